@@ -1,0 +1,95 @@
+// Runs the uvu tests: esbuild turns each test/**/*.test.ts into an ESM file
+// under dist/test (tsc has checked the types already), then each file runs
+// in its own Node process, so one that hangs or crashes is reported by name
+// and cannot take the others down.
+//
+//   node build/test.mjs [substring ...]     only the files whose path matches
+
+import { spawn } from 'node:child_process';
+import { readdirSync, rmSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+import * as esbuild from 'esbuild';
+
+import { DIST, ROOT, VERSION } from './common.mjs';
+
+const TIMEOUT_S = Number(process.env.TEST_TIMEOUT ?? 600);
+const OUT = join(DIST, 'test');
+
+function find(dir) {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+
+    if (statSync(path).isDirectory()) return find(path);
+
+    return name.endsWith('.test.ts') ? [path] : [];
+  });
+}
+
+const filters = process.argv.slice(2);
+const files = find(join(ROOT, 'test'))
+  .map((path) => relative(ROOT, path))
+  .filter((path) => filters.length === 0 || filters.some((f) => path.includes(f)))
+  .sort();
+
+if (files.length === 0) {
+  console.error(`test: no test file matches ${filters.join(' ')}`);
+  process.exit(1);
+}
+
+rmSync(OUT, { recursive: true, force: true });
+await esbuild.build({
+  entryPoints: files.map((f) => join(ROOT, f)),
+  outdir: OUT,
+  outbase: join(ROOT, 'test'),
+  outExtension: { '.js': '.mjs' },
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  packages: 'external',
+  sourcemap: 'inline',
+  logLevel: 'warning',
+  define: { __VERSION__: JSON.stringify(VERSION) },
+});
+
+function runFile(file) {
+  const compiled = join(OUT, relative('test', file)).replace(/\.ts$/, '.mjs');
+  const code = `globalThis.UVU_DEFER = 1; const { run } = await import('uvu/run'); await run([{ name: ${JSON.stringify(file)}, file: ${JSON.stringify(compiled)} }]);`;
+
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--enable-source-maps', '--input-type=module', '-e', code], {
+      cwd: ROOT,
+      stdio: 'inherit',
+      detached: true, // its own process group, so a timeout kills what it started too
+    });
+    const timer = setTimeout(() => {
+      console.error(`\ntest: ${file} did not finish within ${TIMEOUT_S} s: killed`);
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {}
+    }, TIMEOUT_S * 1000);
+
+    child.on('close', (status, signal) => {
+      clearTimeout(timer);
+      resolve(status === 0 && !signal);
+    });
+  });
+}
+
+const failed = [];
+const started = Date.now();
+
+for (const file of files) {
+  console.log(`\n=== ${file}`);
+  if (!(await runFile(file))) failed.push(file);
+}
+
+const seconds = ((Date.now() - started) / 1000).toFixed(1);
+
+if (failed.length > 0) {
+  console.error(`\ntest: ${failed.length} of ${files.length} files FAILED (${seconds} s):\n  ${failed.join('\n  ')}`);
+  process.exit(1);
+}
+
+console.log(`\ntest: all ${files.length} files passed (${seconds} s)`);

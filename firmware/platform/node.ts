@@ -1,0 +1,140 @@
+// Platform adapter for Node.js: the build and test host. Tests run the same
+// commands and daemon as the router, through this file instead of tjs.ts.
+
+import { spawn } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import { createConnection, createServer, type Socket } from 'node:net';
+import { constants } from 'node:os';
+
+import type { Conn, Platform, RunOptions, RunResult, Server } from './platform.ts';
+
+/** A socket as a pull-style Conn: chunks queue until read() asks for them. */
+export function socketConn(socket: Socket): Conn {
+  const chunks: Uint8Array[] = [];
+  const waiting: ((chunk: Uint8Array | null) => void)[] = [];
+  let ended = false;
+
+  const push = (chunk: Uint8Array | null) => {
+    const next = waiting.shift();
+
+    if (next) next(chunk);
+    else if (chunk) chunks.push(chunk);
+  };
+
+  socket.on('data', (data) => push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)));
+  socket.on('close', () => {
+    ended = true;
+    while (waiting.length) push(null);
+  });
+  socket.on('error', () => socket.destroy());
+
+  return {
+    read() {
+      if (chunks.length) return Promise.resolve(chunks.shift()!);
+      if (ended) return Promise.resolve(null);
+
+      return new Promise((resolve) => waiting.push(resolve));
+    },
+    write(data) {
+      return new Promise((resolve, reject) => {
+        if (socket.destroyed) return reject(Object.assign(new Error('socket closed'), { code: 'EPIPE' }));
+        socket.write(data, (e) => (e ? reject(e) : resolve()));
+      });
+    },
+    close: () => socket.destroy(),
+  };
+}
+
+function run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      ...(options.env ? { env: options.env } : {}),
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    child.stdin.on('error', () => undefined); // a child that never reads its stdin
+    child.on('error', reject); // ENOENT: the program does not exist
+    child.on('close', (code, signal) => {
+      resolve({
+        status: signal ? 128 + (constants.signals[signal] ?? 0) : (code ?? 0),
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      });
+    });
+    child.stdin.end(options.stdin ?? '');
+  });
+}
+
+export function nodePlatform(args: readonly string[] = process.argv.slice(2)): Platform {
+  return {
+    args,
+    env: (name) => process.env[name],
+
+    readFile: async (path) => new Uint8Array(await fs.readFile(path)),
+    writeFile: (path, data, mode) => fs.writeFile(path, data, mode === undefined ? {} : { mode }),
+    rename: (from, to) => fs.rename(from, to),
+    remove: (path) => fs.rm(path, { recursive: true }),
+    async makeDir(path, mode) {
+      await fs.mkdir(path, { recursive: true, ...(mode === undefined ? {} : { mode }) });
+    },
+    readDir: async (path) => (await fs.readdir(path)).sort(),
+    exists: (path) => fs.stat(path).then(() => true, () => false),
+
+    run,
+
+    connect: (path) =>
+      new Promise((resolve, reject) => {
+        const socket = createConnection(path);
+
+        socket.once('error', reject);
+        socket.once('connect', () => {
+          socket.off('error', reject);
+          resolve(socketConn(socket));
+        });
+      }),
+    listen: (path) =>
+      new Promise((resolve, reject) => {
+        const accepted: Conn[] = [];
+        const waiting: ((c: Conn | null) => void)[] = [];
+        let closed = false;
+        const server = createServer((socket) => {
+          const conn = socketConn(socket);
+          const next = waiting.shift();
+
+          if (next) next(conn);
+          else accepted.push(conn);
+        });
+
+        server.once('error', reject);
+        server.listen(path, () => {
+          resolve({
+            accept() {
+              if (accepted.length) return Promise.resolve(accepted.shift()!);
+              if (closed) return Promise.resolve(null);
+
+              return new Promise((r) => waiting.push(r));
+            },
+            close() {
+              closed = true;
+              server.close();
+              while (waiting.length) waiting.shift()!(null);
+            },
+          } satisfies Server);
+        });
+      }),
+
+    onSignal(name, fn) {
+      process.on(name, fn);
+
+      return () => process.off(name, fn);
+    },
+
+    out: (line) => process.stdout.write(line + '\n'),
+    err: (line) => process.stderr.write(line + '\n'),
+    exit: (code) => process.exit(code),
+  };
+}

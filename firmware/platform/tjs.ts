@@ -1,0 +1,126 @@
+// Platform adapter for txiki.js 26.x, the runtime on the router.
+// It only translates tjs calls into the Platform interface.
+
+import type { Conn, Platform, RunOptions, RunResult, Server, SignalName } from './platform.ts';
+
+const encoder = new TextEncoder();
+
+/** Signal numbers on Linux, for the shell-style 128 + n exit status. */
+const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGUSR1: 10, SIGSEGV: 11, SIGUSR2: 12, SIGPIPE: 13, SIGTERM: 15 };
+
+function wrapSocket(sock: tjs.PipeSocket, streams: { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> }): Conn {
+  const reader = streams.readable.getReader();
+  const writer = streams.writable.getWriter();
+  let closed = false;
+
+  return {
+    async read() {
+      if (closed) return null;
+      const { done, value } = await reader.read();
+
+      return done || !value ? null : value;
+    },
+    write: (data) => writer.write(data),
+    close() {
+      if (closed) return;
+      closed = true;
+      sock.close();
+    },
+  };
+}
+
+async function openSocket(sock: tjs.PipeSocket): Promise<Conn> {
+  return wrapSocket(sock, await sock.opened);
+}
+
+async function run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  const proc = tjs.spawn([...argv], {
+    stdin: 'pipe',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    ...(options.env ? { env: options.env } : {}),
+  });
+  const input = options.stdin ?? '';
+  const writer = proc.stdin!.getWriter();
+  const writing = (async () => {
+    try {
+      if (input.length > 0) await writer.write(typeof input === 'string' ? encoder.encode(input) : input);
+    } finally {
+      await writer.close();
+    }
+  })();
+  const [stdout, stderr, status] = await Promise.all([proc.stdout!.text(), proc.stderr!.text(), proc.wait()]);
+
+  // A child that exits without reading its stdin makes the write fail: that is not our error.
+  await writing.catch(() => undefined);
+  const code = status.term_signal ? 128 + (SIGNALS[status.term_signal] ?? 0) : status.exit_status;
+
+  return { status: code, stdout, stderr };
+}
+
+export function tjsPlatform(): Platform {
+  const runAt = tjs.args.indexOf('run');
+  // tjs run <script> args...  → args; a compiled executable: <exe> args...
+  const args = runAt >= 0 ? tjs.args.slice(runAt + 2) : tjs.args.slice(1);
+
+  return {
+    args,
+    env: (name) => tjs.env[name],
+
+    readFile: (path) => tjs.readFile(path),
+    writeFile: (path, data, mode) => tjs.writeFile(path, data, mode === undefined ? {} : { mode }),
+    rename: (from, to) => tjs.rename(from, to),
+    remove: (path) => tjs.remove(path),
+    async makeDir(path, mode) {
+      await tjs.makeDir(path, { recursive: true, ...(mode === undefined ? {} : { mode }) });
+    },
+    async readDir(path) {
+      const dir = await tjs.readDir(path);
+      const names: string[] = [];
+
+      try {
+        for await (const entry of dir) names.push(entry.name);
+      } finally {
+        await dir.close();
+      }
+
+      return names.sort();
+    },
+    async exists(path) {
+      try {
+        await tjs.stat(path);
+
+        return true;
+      } catch {
+        return false;
+      }
+    },
+
+    run,
+
+    connect: async (path) => openSocket(await tjs.connect('pipe', path)),
+    async listen(path) {
+      const server = await tjs.listen('pipe', path);
+      const clients = (await server.opened).readable.getReader();
+
+      return {
+        async accept(): Promise<Conn | null> {
+          const { done, value } = await clients.read();
+
+          return done || !value ? null : openSocket(value);
+        },
+        close: () => server.close(),
+      } satisfies Server;
+    },
+
+    onSignal(name: SignalName, fn) {
+      tjs.addSignalListener(name, fn);
+
+      return () => tjs.removeSignalListener(name, fn);
+    },
+
+    out: (line) => console.log(line),
+    err: (line) => console.error(line),
+    exit: (code) => tjs.exit(code),
+  };
+}
