@@ -38,6 +38,20 @@ if (files.length === 0) {
 }
 
 rmSync(OUT, { recursive: true, force: true });
+
+// The command as tests run it under Node: dist/test/vpn-passthrough.mjs.
+await esbuild.build({
+  entryPoints: [join(ROOT, 'firmware/main.node.ts')],
+  outfile: join(OUT, 'vpn-passthrough.mjs'),
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: 'inline',
+  logLevel: 'warning',
+  define: { __VERSION__: JSON.stringify(VERSION) },
+});
+
 await esbuild.build({
   entryPoints: files.map((f) => join(ROOT, f)),
   outdir: OUT,

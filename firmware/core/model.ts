@@ -1,0 +1,80 @@
+// The shapes every part of the program agrees on: the protocols, what
+// `status` reports (CLI --json, ubus `status`, LuCI) and what `sessions`
+// reports (CLI --json, ubus `sessions`, LuCI). Field names are snake_case,
+// as ubus and LuCI expect.
+
+import type { Diagnostic } from './diag.ts';
+
+export type ProtocolName = 'pptp' | 'l2tp' | 'ipsec';
+export const PROTOCOLS: readonly ProtocolName[] = ['pptp', 'l2tp', 'ipsec'];
+
+export type Family = 'any' | 'ipv4' | 'ipv6';
+export const FAMILIES: readonly Family[] = ['any', 'ipv4', 'ipv6'];
+
+export interface Counter {
+  packets: number;
+  bytes: number;
+}
+
+export interface ProtocolStatus {
+  /** Passes through (its switch and the master switch are on). */
+  enabled: boolean;
+  family: Family;
+  /** Allowed inside hosts; empty = every inside host. */
+  hosts: string[];
+  /** Packets we let through / dropped since the last apply (kernel counters). */
+  passed: Counter;
+  dropped: Counter;
+}
+
+/** How the PPTP conntrack helper stands in the kernel. */
+export type HelperState = 'loaded' | 'builtin' | 'missing' | 'unknown';
+
+export interface LastApply {
+  /** Unix time, seconds. */
+  time: number;
+  ok: boolean;
+  duration_ms: number;
+  diagnostics: Diagnostic[];
+}
+
+export interface Status {
+  version: string;
+  /** The master switch (globals.enabled). */
+  enabled: boolean;
+  /** Our table is in the kernel now. */
+  applied: boolean;
+  log: boolean;
+  inside: { zones: string[]; devices: string[] };
+  outside: { zones: string[]; devices: string[] };
+  helper: { pptp: HelperState };
+  protocols: Record<ProtocolName, ProtocolStatus>;
+  last_apply: LastApply | null;
+  /** What the current configuration says about itself (errors, warnings). */
+  diagnostics: Diagnostic[];
+}
+
+export interface Session {
+  protocol: ProtocolName;
+  /** Inside host address, before NAT. */
+  inside: string;
+  /** The VPN server outside. */
+  outside: string;
+  /** How it travels: 'control', 'gre', 'ike', 'nat-t', 'esp', 'ah', 'l2tp'. */
+  transport: string;
+  /** A conntrack helper is attached (true/false), or cannot be known (null). */
+  helper: boolean | null;
+  /** Counters when conntrack accounting is on, else null. */
+  packets: number | null;
+  bytes: number | null;
+  /** Seconds since the flow started, when known. */
+  age: number | null;
+}
+
+export interface SessionsReport {
+  sessions: Session[];
+  /** Collisions, control without GRE, drops of disabled protocols... */
+  warnings: Diagnostic[];
+  /** Conntrack lines that could not be parsed and were skipped. */
+  skipped: number;
+}
