@@ -1,5 +1,15 @@
 // The command table, in the order `vpn-passthrough help` lists them.
 
 import type { Command } from './command.ts';
+import { applyCommand } from './commands/apply.ts';
+import { renderCommand } from './commands/render.ts';
+import { statusCommand } from './commands/status.ts';
+import { disableCommand, enableCommand } from './commands/toggle.ts';
 
-export const COMMANDS: Record<string, Command> = {};
+export const COMMANDS: Record<string, Command> = {
+  apply: applyCommand,
+  render: renderCommand,
+  status: statusCommand,
+  enable: enableCommand,
+  disable: disableCommand,
+};

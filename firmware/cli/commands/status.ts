@@ -1,0 +1,46 @@
+import { formatDiagnostic } from '../../core/diag.ts';
+import { PROTOCOLS, type Status } from '../../core/model.ts';
+import { status } from '../../engine/engine.ts';
+import type { Command } from '../command.ts';
+import { bytes, printJson, table } from '../output.ts';
+import { paths } from '../paths.ts';
+
+const HELPER = { loaded: 'loaded', builtin: 'built into the kernel', missing: 'MISSING: install kmod-nf-nathelper-extra', unknown: 'unknown (not applied yet)' };
+
+export function statusLines(s: Status): string[] {
+  const last = s.last_apply;
+  const when = last ? `${new Date(last.time * 1000).toISOString().replace('T', ' ').slice(0, 19)} UTC, ${last.ok ? 'ok' : 'FAILED'}, ${last.duration_ms} ms` : 'never';
+  const lines = [
+    `vpn-passthrough ${s.version}: ${s.enabled ? 'enabled' : 'master switch OFF'}, rules ${s.applied ? 'loaded' : 'NOT loaded'} (last apply: ${when})`,
+    `inside:  zones ${s.inside.zones.join(' ')} -> ${s.inside.devices.join(' ') || '(no devices)'}`,
+    `outside: zones ${s.outside.zones.join(' ')} -> ${s.outside.devices.join(' ') || '(no devices)'}`,
+    `pptp conntrack helper: ${HELPER[s.helper.pptp]}`,
+    `log dropped attempts: ${s.log ? 'on' : 'off'}`,
+    '',
+    ...table([
+      ['protocol', 'state', 'family', 'hosts', 'passed', 'dropped'],
+      ...PROTOCOLS.map((name) => {
+        const p = s.protocols[name];
+
+        return [name, p.enabled ? 'on' : 'off', p.family, p.hosts.join(' ') || 'all', `${p.passed.packets} pkts / ${bytes(p.passed.bytes)}`, `${p.dropped.packets} pkts / ${bytes(p.dropped.bytes)}`];
+      }),
+    ]),
+  ];
+
+  for (const d of [...(last && !last.ok ? last.diagnostics : []), ...s.diagnostics]) lines.push(formatDiagnostic(d));
+
+  return lines;
+}
+
+export const statusCommand: Command = {
+  summary: 'show what passes, counters, the helper and the last apply',
+  usage: 'status [--json] [--confdir DIR]',
+  async run(platform, args) {
+    const s = await status(platform, paths(args));
+
+    if (args.flags.has('json')) printJson(platform, s);
+    else for (const line of statusLines(s)) platform.out(line);
+
+    return 0;
+  },
+};

@@ -1,0 +1,162 @@
+// Plan → the nft script that replaces our table in one transaction. Pure
+// text: `vpn-passthrough render` prints it, apply hands it to `nft -f -`.
+//
+// Shape of the table (every hook costs established non-VPN traffic one rule):
+//   forward (filter - 1): one vmap classifies by conntrack direction, IP
+//     protocol and the server's port (dport going out, sport on replies)
+//     and jumps to the protocol's chain; anything else falls through.
+//   <proto>_traffic: splits inside→outside packets (original direction) from their
+//     replies; PPTP's GRE, a conntrack expectation, is split by device.
+//   <proto>_out / _in: family and host filters; <proto>_drop counts, logs.
+//   pptp_helper (prerouting, mangle) / pptp_helper_local (output, mangle):
+//     attach the pptp helper to new TCP 1723 connections, after conntrack
+//     (-200) and before it confirms them, for inside hosts and the router.
+
+import { MATCHES, type HostSets, type Plan, type ProtocolPlan } from './plan.ts';
+
+export const TABLE = 'vpn_passthrough';
+
+const quote = (s: string) => `"${s}"`;
+
+function set(name: string, type: string, elements: string[], interval: boolean): string {
+  const flags = interval ? ' flags interval; auto-merge;' : '';
+  const items = elements.length > 0 ? ` elements = { ${elements.join(', ')} };` : '';
+
+  return `\tset ${name} { type ${type};${flags}${items} }`;
+}
+
+function classifier(plan: Plan): string[] {
+  const entries: string[] = [];
+  const any = '0-65535';
+
+  for (const p of plan.protocols) {
+    const { tcp, udp, ip } = MATCHES[p.name];
+
+    for (const [proto, ports] of [['tcp', tcp], ['udp', udp]] as const) {
+      for (const port of ports) {
+        entries.push(`original . ${proto} . ${port} . ${any} : jump ${p.name}_traffic`, `reply . ${proto} . ${any} . ${port} : jump ${p.name}_traffic`);
+      }
+    }
+    for (const proto of ip) entries.push(`original . ${proto} . ${any} . ${any} : jump ${p.name}_traffic`, `reply . ${proto} . ${any} . ${any} : jump ${p.name}_traffic`);
+  }
+
+  return [
+    '\tchain forward {',
+    '\t\ttype filter hook forward priority filter - 1; policy accept;',
+    '\t\tct direction . meta l4proto . th dport . th sport vmap {',
+    ...entries.map((e, i) => `\t\t\t${e}${i < entries.length - 1 ? ',' : ''}`),
+    '\t\t}',
+    '\t}',
+    '',
+  ];
+}
+
+/** The statement that ends a packet's way through one direction. */
+function verdict(p: ProtocolPlan, v: 'pass' | 'drop' | 'filter', chain: string): string {
+  return v === 'pass' ? `counter name ${quote(`${p.name}_pass`)} accept` : v === 'drop' ? `goto ${p.name}_drop` : `goto ${chain}`;
+}
+
+function protocolChains(p: ProtocolPlan, plan: Plan): string[] {
+  const name = p.name;
+  const out = verdict(p, p.outbound, `${name}_out`);
+  const back = verdict(p, p.inbound, `${name}_in`);
+  const lines = [`\tchain ${name}_traffic {`];
+
+  if (p.expected) {
+    lines.push(`\t\tct status expected iifname @inside oifname @outside ${out}`, `\t\tct status expected iifname @outside oifname @inside ${back}`);
+  }
+  if (name === 'ipsec' && plan.recordEsp) {
+    // Who sends raw ESP where: two inside hosts to one server collide at
+    // the NAT and the loser leaves no conntrack entry (see sessions).
+    lines.push('\t\tiifname @inside oifname @outside meta l4proto esp update @esp_senders { ip saddr . ip daddr }');
+  }
+  lines.push(`\t\tiifname @inside oifname @outside ct direction original ${out}`, `\t\tiifname @outside oifname @inside ct direction reply ${back}`, '\t}', '');
+
+  const familyRule = p.dropFamily ? [`\t\tmeta nfproto ${p.dropFamily} goto ${name}_drop`] : [];
+
+  if (p.outbound === 'filter') {
+    lines.push(`\tchain ${name}_out {`, ...familyRule);
+    if (p.hosts) {
+      lines.push(...hostRules(name, p.hosts), `\t\tgoto ${name}_drop`);
+    } else {
+      lines.push(`\t\tcounter name ${quote(`${name}_pass`)} accept`);
+    }
+    lines.push('\t}', '');
+  }
+  if (p.inbound === 'filter') lines.push(`\tchain ${name}_in {`, ...familyRule, `\t\tcounter name ${quote(`${name}_pass`)} accept`, '\t}', '');
+  if (p.drops) {
+    lines.push(`\tchain ${name}_drop {`);
+    if (plan.log) lines.push(`\t\tlimit rate 10/minute burst 5 packets log prefix ${quote(`vpn-passthrough: drop ${name}: `)} level info`);
+    lines.push(`\t\tcounter name ${quote(`${name}_drop`)} drop`, '\t}', '');
+  }
+
+  return lines;
+}
+
+function hostRules(name: string, hosts: HostSets): string[] {
+  const pass = `counter name ${quote(`${name}_pass`)} accept`;
+
+  return [
+    ...(hosts.ipv4.length ? [`\t\tip saddr @${name}_hosts4 ${pass}`] : []),
+    ...(hosts.ipv6.length ? [`\t\tip6 saddr @${name}_hosts6 ${pass}`] : []),
+    ...(hosts.mac.length ? [`\t\tether saddr @${name}_hosts_mac ${pass}`] : []),
+  ];
+}
+
+function hostSets(p: ProtocolPlan): string[] {
+  if (!p.hosts) return [];
+
+  return [
+    ...(p.hosts.ipv4.length ? [set(`${p.name}_hosts4`, 'ipv4_addr', p.hosts.ipv4, true)] : []),
+    ...(p.hosts.ipv6.length ? [set(`${p.name}_hosts6`, 'ipv6_addr', p.hosts.ipv6, true)] : []),
+    ...(p.hosts.mac.length ? [set(`${p.name}_hosts_mac`, 'ether_addr', p.hosts.mac, false)] : []),
+  ];
+}
+
+function helperChains(plan: Plan): string[] {
+  if (!plan.pptpHelper) return [];
+
+  const attach = 'tcp dport 1723 meta nfproto ipv4 ct state new ct helper set "pptp"';
+
+  return [
+    '\tct helper pptp { type "pptp" protocol tcp; l3proto ip; }',
+    '',
+    '\tchain pptp_helper {',
+    '\t\ttype filter hook prerouting priority mangle; policy accept;',
+    `\t\tiifname @inside ${attach}`,
+    '\t}',
+    '',
+    '\tchain pptp_helper_local {',
+    '\t\ttype filter hook output priority mangle; policy accept;',
+    `\t\t${attach}`,
+    '\t}',
+    '',
+  ];
+}
+
+export function render(plan: Plan): string {
+  // Create-then-delete makes the replacement work whether or not the table
+  // exists; all of it is one nft transaction.
+  const head = [`table inet ${TABLE}`, `delete table inet ${TABLE}`];
+
+  if (!plan.table) return head.join('\n') + '\n';
+
+  const interval = (devices: string[]) => devices.some((d) => d.endsWith('*'));
+  const body = [
+    ...plan.protocols.map((p) => `\tcounter ${p.name}_pass {}`),
+    ...plan.protocols.map((p) => `\tcounter ${p.name}_drop {}`),
+    '',
+    set('inside', 'ifname', plan.devices.inside.map(quote), interval(plan.devices.inside)),
+    set('outside', 'ifname', plan.devices.outside.map(quote), interval(plan.devices.outside)),
+    ...(plan.recordEsp ? ['\tset esp_senders { type ipv4_addr . ipv4_addr; flags dynamic, timeout; timeout 5m; }'] : []),
+    ...plan.protocols.flatMap(hostSets),
+    '',
+    ...helperChains(plan),
+    ...classifier(plan),
+    ...plan.protocols.flatMap((p) => protocolChains(p, plan)),
+  ];
+
+  while (body.at(-1) === '') body.pop();
+
+  return [...head, '', `table inet ${TABLE} {`, ...body, '}', ''].join('\n');
+}
