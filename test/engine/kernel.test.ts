@@ -1,0 +1,187 @@
+// The engine against the real kernel, in a network namespace with a genuine
+// fw4 ruleset: what `apply` loads, that fw4 reloads leave it alone, and that
+// any failure leaves the previous table exactly as it was.
+
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+
+import { runCli } from '../lib/cli.ts';
+import { FW4_RULESETS, fw4Ruleset, OWN, SHARED } from '../lib/fixtures.ts';
+import { Netns, sh } from '../lib/netns.ts';
+
+const ns = new Netns('kernel');
+const tmp = mkdtempSync(join(tmpdir(), 'vpnpt-kernel-'));
+const confdir = join(tmp, 'config');
+const statedir = join(tmp, 'state');
+const flags = ['--confdir', confdir, '--statedir', statedir];
+
+mkdirSync(confdir);
+copyFileSync(join(SHARED, 'fw4/upstream-default.firewall.uci'), join(confdir, 'firewall'));
+copyFileSync(join(OWN, 'network'), join(confdir, 'network'));
+ns.exec(['ip', 'link', 'add', 'br-lan', 'type', 'bridge']);
+ns.exec(['ip', 'link', 'add', 'eth1', 'type', 'veth', 'peer', 'name', 'eth1-peer']);
+
+const config = (text: string) => writeFileSync(join(confdir, 'vpn-passthrough'), text);
+const shipped = readFileSync('files/etc/config/vpn-passthrough', 'utf8');
+const cli = (...args: string[]) => runCli([...args, ...flags], { netns: ns.name });
+const ourTable = () => ns.try(['nft', 'list', 'table', 'inet', 'vpn_passthrough']);
+const fw4Table = () => ns.nft(['list', 'table', 'inet', 'fw4']);
+
+function freshKernel(fw4: string): void {
+  ns.nft(['flush', 'ruleset']);
+  ns.nft(['-f', fw4Ruleset(fw4)]);
+}
+
+for (const fw4 of FW4_RULESETS) {
+  test(`every golden ruleset loads beside fw4's ${fw4} and leaves fw4's table untouched`, () => {
+    freshKernel(fw4);
+    const before = fw4Table();
+
+    for (const name of readdirSync(join(OWN, 'render')).sort()) {
+      const r = ns.try(['nft', '-f', join(OWN, 'render', name, 'expect.nft')]);
+
+      assert.is(r.status, 0, `${name}: ${r.stderr}`);
+      assert.is(ourTable().status, name === 'master-off' ? 1 : 0, name);
+    }
+    assert.is(fw4Table(), before);
+  });
+}
+
+test('apply loads exactly what render prints (the golden default ruleset)', () => {
+  freshKernel('upstream-default');
+  config(shipped);
+  const rendered = cli('render');
+
+  assert.is(rendered.status, 0, rendered.stderr);
+  assert.is(rendered.stdout, readFileSync(join(OWN, 'render/default/expect.nft'), 'utf8'));
+
+  const applied = cli('apply');
+
+  assert.is(applied.status, 0, applied.stderr);
+  assert.match(applied.stdout, /applied in [\d.]+ ms: inside br-lan -> outside eth1/);
+  assert.match(applied.stdout, /pptp +passes .*conntrack helper attached/);
+  assert.is(ourTable().status, 0);
+});
+
+test("a fw4 reload (which replaces only fw4's table) leaves ours loaded", () => {
+  const before = ourTable().stdout;
+
+  ns.nft(['-f', fw4Ruleset('upstream-default.pptp-loaded')]);
+  assert.is(ourTable().stdout, before);
+});
+
+test('status --json: the shape LuCI and ubus read', () => {
+  const r = cli('status', '--json');
+
+  assert.is(r.status, 0, r.stderr);
+  const s = JSON.parse(r.stdout);
+
+  assert.is(s.enabled, true);
+  assert.is(s.applied, true);
+  assert.equal(s.inside, { zones: ['lan'], devices: ['br-lan'] });
+  assert.equal(s.outside, { zones: ['wan'], devices: ['eth1'] });
+  assert.ok(['loaded', 'builtin'].includes(s.helper.pptp), s.helper.pptp);
+  assert.equal(Object.keys(s.protocols), ['pptp', 'l2tp', 'ipsec']);
+  assert.equal(s.protocols.ipsec, { enabled: true, family: 'any', hosts: [], passed: { packets: 0, bytes: 0 }, dropped: { packets: 0, bytes: 0 } });
+  assert.is(s.last_apply.ok, true);
+  assert.type(s.last_apply.duration_ms, 'number');
+});
+
+test('disable edits UCI as `uci commit` would and applies at once', () => {
+  const r = cli('disable', 'ipsec');
+
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /ipsec +dropped/);
+  assert.match(readFileSync(join(confdir, 'vpn-passthrough'), 'utf8'), /config protocol 'ipsec'\n\toption enabled '0'\n/);
+  assert.match(ns.nft(['list', 'chain', 'inet', 'vpn_passthrough', 'ipsec_traffic']), /goto ipsec_drop/);
+
+  const again = cli('enable', 'ipsec');
+
+  assert.is(again.status, 0, again.stderr);
+  assert.not.match(ns.nft(['list', 'chain', 'inet', 'vpn_passthrough', 'ipsec_traffic']), /ipsec_drop/);
+});
+
+test('enable with a bad protocol name is a usage error', () => {
+  const r = cli('enable', 'wireguard');
+
+  assert.is(r.status, 2);
+  assert.match(r.stderr, /unknown protocol 'wireguard'/);
+});
+
+for (const [what, text, message] of [
+  ['bad family', "config protocol 'pptp'\n\toption family 'ipv5'\n", /error: vpn-passthrough\.pptp\.family='ipv5': must be 'any', 'ipv4' or 'ipv6'/],
+  ['unknown protocol section', "config protocol 'sstp'\n", /error: vpn-passthrough\.sstp='sstp': is not a protocol/],
+  ['bad address', "config protocol 'l2tp'\n\tlist host '192.168.1.999'\n", /error: vpn-passthrough\.l2tp\.host='192\.168\.1\.999': is not an IPv4\/IPv6 address/],
+  ['syntax error', "config protocol 'pptp'\n\toption family 'any\n", /error: vpn-passthrough='2': .*line 2: EOF with unterminated '/],
+  ['unknown zone', "config globals 'globals'\n\tlist wan_zone 'internet'\n", /error: vpn-passthrough\.globals\.wan_zone='internet': is not a zone/],
+] as const) {
+  test(`broken input (${what}): exit 1, the field and value named, the previous table kept`, () => {
+    const before = ourTable().stdout;
+
+    config(text);
+    const r = cli('apply');
+
+    assert.is(r.status, 1);
+    assert.match(r.stderr, message);
+    assert.match(r.stderr, /nothing applied; the previous rules stay in place/);
+    assert.is(ourTable().stdout, before);
+    assert.is(JSON.parse(cli('status', '--json').stdout).last_apply.ok, false);
+    config(shipped);
+  });
+}
+
+test('nft failing when it commits: exit 1, its message shown, the previous table kept', () => {
+  const bin = join(tmp, 'bin');
+  const before = ourTable().stdout;
+
+  mkdirSync(bin, { recursive: true });
+  // The real nft checks (-c); the committing call fails, as a kernel refusal would.
+  writeFileSync(join(bin, 'nft'), '#!/bin/sh\nfor a; do [ "$a" = -c ] && exec nft.real "$@"; done\necho "Error: Could not process rule: Cannot allocate memory" >&2\nexit 1\n');
+  chmodSync(join(bin, 'nft'), 0o755);
+  writeFileSync(join(bin, 'nft.real'), '#!/bin/sh\nexec /usr/sbin/nft "$@"\n');
+  chmodSync(join(bin, 'nft.real'), 0o755);
+
+  config(shipped.replace("config protocol 'l2tp'\n\toption enabled '1'", "config protocol 'l2tp'\n\toption enabled '0'"));
+  const r = runCli(['apply', ...flags], { netns: ns.name, env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+
+  assert.is(r.status, 1);
+  assert.match(r.stderr, /error: nft failed to load the ruleset; the previous rules stay in place:\nError: Could not process rule: Cannot allocate memory \[nft_failed\]/);
+  assert.is(ourTable().stdout, before);
+  config(shipped);
+});
+
+test('nft missing altogether: a clear error naming the package', () => {
+  const bin = join(tmp, 'no-nft');
+
+  mkdirSync(bin, { recursive: true });
+  symlinkSync(sh(['sh', '-c', 'command -v ip']).trim(), join(bin, 'ip'));
+  const r = runCli(['apply', ...flags], { netns: ns.name, env: { ...process.env, PATH: bin } });
+
+  assert.is(r.status, 1);
+  assert.match(r.stderr, /nft: command not found \(install the nftables package\)/);
+});
+
+test('the master switch off removes our table; on again brings it back', () => {
+  config("config globals 'globals'\n\toption enabled '0'\n");
+  const off = cli('apply');
+
+  assert.is(off.status, 0, off.stderr);
+  assert.match(off.stdout, /master switch off: table inet vpn_passthrough removed/);
+  assert.is(ourTable().status, 1);
+  assert.is(JSON.parse(cli('status', '--json').stdout).applied, false);
+
+  config(shipped);
+  assert.is(cli('apply').status, 0);
+  assert.is(ourTable().status, 0);
+});
+
+test.after(() => {
+  ns.delete();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+test.run();
