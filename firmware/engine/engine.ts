@@ -92,6 +92,23 @@ export async function load(platform: Platform, paths: Paths, netifd?: NetifdDump
 
 const STATE = 'state.json';
 
+/** The ruleset goes to nft as a file in the state dir (nft -f FILE), which
+ * also leaves the last one tried there for whoever debugs it. */
+async function writeRuleset(platform: Platform, paths: Paths, ruleset: string, out: Diagnostic[]): Promise<string | null> {
+  const path = `${paths.statedir}/ruleset.nft`;
+
+  try {
+    await platform.makeDir(paths.statedir, 0o755);
+    await writeFileAtomic(platform, path, ruleset);
+
+    return path;
+  } catch (e) {
+    out.push(error('statedir_unwritable', `cannot write ${path}: ${errorMessage(e)}`));
+
+    return null;
+  }
+}
+
 interface State extends LastApply {
   helper: HelperState;
 }
@@ -122,7 +139,8 @@ export async function apply(platform: Platform, paths: Paths, options: { check?:
   const loaded = await load(platform, paths, options.netifd);
   const diagnostics = [...loaded.diagnostics];
   const pptp = loaded.config.protocols.pptp;
-  const helper: HelperState = loaded.config.enabled && pptp.enabled && pptp.family !== 'ipv6' ? await pptpHelperState(platform) : 'unknown';
+  // Probe (and load) the helper only when PPTP needs it; otherwise keep what was last known.
+  const helper: HelperState = loaded.config.enabled && pptp.enabled && pptp.family !== 'ipv6' ? await pptpHelperState(platform) : ((await recorded(platform, paths))?.helper ?? 'unknown');
   let result: ApplyResult = { ok: false, diagnostics, duration_ms: 0, helper };
 
   if (!hasErrors(diagnostics)) {
@@ -131,9 +149,10 @@ export async function apply(platform: Platform, paths: Paths, options: { check?:
     diagnostics.push(...planned.diagnostics);
     if (!hasErrors(diagnostics)) {
       const ruleset = render(planned.plan);
+      const file = await writeRuleset(platform, paths, ruleset, diagnostics);
 
-      if (options.check !== false) diagnostics.push(...(await loadRuleset(platform, ruleset, true)));
-      if (!hasErrors(diagnostics)) diagnostics.push(...(await loadRuleset(platform, ruleset)));
+      if (file && options.check !== false) diagnostics.push(...(await loadRuleset(platform, file, true)));
+      if (file && !hasErrors(diagnostics)) diagnostics.push(...(await loadRuleset(platform, file)));
       result = { ...result, plan: planned.plan, ruleset };
     }
   }

@@ -23,9 +23,9 @@ function complaint(result: RunResult): string {
   return lines.slice(0, 6).join('\n') || `nft exited with status ${result.status}`;
 }
 
-/** Loads (or with check, only validates) a ruleset; [] on success. */
-export async function loadRuleset(platform: Platform, ruleset: string, check = false): Promise<Diagnostic[]> {
-  const result = await nft(platform, [...(check ? ['-c'] : []), '-f', '-'], ruleset);
+/** Loads (or with check, only validates) the ruleset in a file; [] on success. */
+export async function loadRuleset(platform: Platform, path: string, check = false): Promise<Diagnostic[]> {
+  const result = await nft(platform, [...(check ? ['-c'] : []), '-f', path]);
 
   if (result.status === 0) return [];
 

@@ -33,29 +33,34 @@ async function openSocket(sock: tjs.PipeSocket): Promise<Conn> {
   return wrapSocket(sock, await sock.opened);
 }
 
-async function run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-  const proc = tjs.spawn([...argv], {
-    stdin: 'pipe',
-    stdout: 'pipe',
-    stderr: 'pipe',
-    ...(options.env ? { env: options.env } : {}),
-  });
-  const input = options.stdin ?? '';
-  const writer = proc.stdin!.getWriter();
-  const writing = (async () => {
-    try {
-      if (input.length > 0) await writer.write(typeof input === 'string' ? encoder.encode(input) : input);
-    } finally {
-      await writer.close();
-    }
-  })();
-  const [stdout, stderr, status] = await Promise.all([proc.stdout!.text(), proc.stderr!.text(), proc.wait()]);
+let tmpCount = 0;
 
-  // A child that exits without reading its stdin makes the write fail: that is not our error.
-  await writing.catch(() => undefined);
+async function spawnCollect(argv: string[], options: RunOptions, stdin: 'ignore' | 'pipe'): Promise<RunResult> {
+  const proc = tjs.spawn(argv, { stdin, stdout: 'pipe', stderr: 'pipe', ...(options.env ? { env: options.env } : {}) });
+
+  if (stdin === 'pipe') await proc.stdin!.getWriter().close();
+  const [stdout, stderr, status] = await Promise.all([proc.stdout!.text(), proc.stderr!.text(), proc.wait()]);
   const code = status.term_signal ? 128 + (SIGNALS[status.term_signal] ?? 0) : status.exit_status;
 
   return { status: code, stdout, stderr };
+}
+
+async function run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  const input = options.stdin ?? '';
+
+  if (input.length === 0) return spawnCollect([...argv], options, 'pipe');
+
+  // txiki.js 26.6.0: a small write to a child's stdin never resolves, so
+  // neither does close() and the child never sees EOF (fixed upstream after
+  // the release). Hand the input over in a file instead.
+  const path = `${tjs.env.TMPDIR || '/tmp'}/.vpn-passthrough-stdin-${Date.now().toString(36)}-${tmpCount++}`;
+
+  await tjs.writeFile(path, typeof input === 'string' ? encoder.encode(input) : input, { mode: 0o600 });
+  try {
+    return await spawnCollect(['/bin/sh', '-c', 'exec "$@" < "$0"', path, ...argv], options, 'pipe');
+  } finally {
+    await tjs.remove(path).catch(() => undefined);
+  }
 }
 
 export function tjsPlatform(): Platform {

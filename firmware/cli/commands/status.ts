@@ -5,7 +5,7 @@ import type { Command } from '../command.ts';
 import { bytes, printJson, table } from '../output.ts';
 import { paths } from '../paths.ts';
 
-const HELPER = { loaded: 'loaded', builtin: 'built into the kernel', missing: 'MISSING: install kmod-nf-nathelper-extra', unknown: 'unknown (not applied yet)' };
+const HELPER = { loaded: 'loaded', builtin: 'built into the kernel', missing: 'MISSING: install kmod-nf-nathelper-extra', unknown: 'not checked yet (PPTP has not been applied)' };
 
 export function statusLines(s: Status): string[] {
   const last = s.last_apply;
