@@ -46,6 +46,11 @@ export function firewallZones(firewall: UciPackage): Map<string, Zone> {
   return zones;
 }
 
+/** firewall4's `flow_offloading` (software or hardware) is on. */
+export function flowOffloading(firewall: UciPackage): boolean {
+  return firewall.sections.some((s) => s.type === 'defaults' && ['1', 'true', 'yes', 'on'].includes(String(s.options.get('flow_offloading'))));
+}
+
 /** Interface → devices, from /etc/config/network. */
 export function networkDevices(network: UciPackage): Map<string, string[]> {
   const interfaces = new Map(network.sections.filter((s) => s.type === 'interface' && s.name !== null).map((s) => [s.name!, s]));

@@ -8,9 +8,10 @@ import { PROTOCOLS, type HelperState, type LastApply, type Status } from '../cor
 import { plan as makePlan, type Plan } from '../core/plan.ts';
 import { render } from '../core/render.ts';
 import { parseUci, UciSyntaxError, type UciPackage } from '../core/uci/parse.ts';
-import { firewallZones, mergeInterfaces, networkDevices, resolveZones, ubusDevices, type Devices } from '../core/zones.ts';
+import { firewallZones, flowOffloading, mergeInterfaces, networkDevices, resolveZones, ubusDevices, type Devices } from '../core/zones.ts';
 import { errorMessage, type Platform } from '../platform/platform.ts';
 import { VERSION } from '../version.ts';
+import { cutOffloadedFlows } from './conntrack.ts';
 import { readText, writeFileAtomic } from './files.ts';
 import { PPTP_MODULE, pptpHelperState } from './helper.ts';
 import { loadRuleset, readCounters } from './nft.ts';
@@ -28,6 +29,8 @@ export type NetifdDump = () => Promise<unknown>;
 export interface Loaded {
   config: Config;
   devices: Devices;
+  /** firewall4 offloads established flows past the forward hook. */
+  flowOffload: boolean;
   diagnostics: Diagnostic[];
 }
 
@@ -74,7 +77,7 @@ export async function load(platform: Platform, paths: Paths, netifd?: NetifdDump
   const { config, diagnostics } = await loadConfig(platform, paths);
 
   // Master switch off: our table goes, whatever the zones say.
-  if (!config.enabled) return { config, devices: { inside: [], outside: [] }, diagnostics };
+  if (!config.enabled) return { config, devices: { inside: [], outside: [] }, flowOffload: false, diagnostics };
 
   const firewall = await readPackage(platform, paths, 'firewall', diagnostics);
   const network = await readPackage(platform, paths, 'network', diagnostics);
@@ -87,7 +90,7 @@ export async function load(platform: Platform, paths: Paths, netifd?: NetifdDump
   const interfaces = mergeInterfaces(network ? networkDevices(network) : new Map(), live);
   const zones = resolveZones(config, firewallZones(firewall ?? { sections: [] }), interfaces);
 
-  return { config, devices: zones.devices, diagnostics: [...diagnostics, ...zones.diagnostics] };
+  return { config, devices: zones.devices, flowOffload: flowOffloading(firewall ?? { sections: [] }), diagnostics: [...diagnostics, ...zones.diagnostics] };
 }
 
 const STATE = 'state.json';
@@ -153,6 +156,7 @@ export async function apply(platform: Platform, paths: Paths, options: { check?:
 
       if (file && options.check !== false) diagnostics.push(...(await loadRuleset(platform, file, true)));
       if (file && !hasErrors(diagnostics)) diagnostics.push(...(await loadRuleset(platform, file)));
+      if (!hasErrors(diagnostics) && loaded.flowOffload) diagnostics.push(...(await cutOffloadedFlows(platform, planned.plan)));
       result = { ...result, plan: planned.plan, ruleset };
     }
   }

@@ -179,6 +179,39 @@ test('the master switch off removes our table; on again brings it back', () => {
   assert.is(ourTable().status, 0);
 });
 
+test("with fw4 flow offloading on, disabling IPsec deletes its UDP conntrack entries (the flowtable would bypass our drop)", () => {
+  const firewall = readFileSync(join(SHARED, 'fw4/upstream-default.firewall.uci'), 'utf8');
+  const udpEntry = (port: number) => ns.exec(['conntrack', '-I', '-p', 'udp', '-s', '192.168.1.20', '-d', '10.0.2.2', '--sport', String(port), '--dport', String(port), '-t', '120']);
+
+  writeFileSync(join(confdir, 'firewall'), firewall.replace('config defaults\n', "config defaults\n\toption flow_offloading '1'\n"));
+  try {
+    ns.exec(['conntrack', '-F']);
+    udpEntry(4500);
+    udpEntry(1701);
+    config(shipped.replace("config protocol 'ipsec'\n\toption enabled '1'", "config protocol 'ipsec'\n\toption enabled '0'"));
+    const r = cli('apply');
+
+    assert.is(r.status, 0, r.stderr);
+    const left = ns.exec(['conntrack', '-L']);
+
+    assert.not.match(left, /dport=4500/);
+    assert.match(left, /dport=1701/);
+
+    // Without the conntrack tool: a warning that says what to install.
+    const bin = join(tmp, 'no-conntrack');
+
+    mkdirSync(bin, { recursive: true });
+    for (const tool of ['ip', 'nft']) symlinkSync(sh(['sh', '-c', `command -v ${tool}`]).trim(), join(bin, tool));
+    const w = runCli(['apply', ...flags], { netns: ns.name, env: { ...process.env, PATH: bin } });
+
+    assert.is(w.status, 0, w.stderr);
+    assert.match(w.stderr, /warning: firewall\.@defaults\[0\]\.flow_offloading='1': .*install the 'conntrack' package/);
+  } finally {
+    copyFileSync(join(SHARED, 'fw4/upstream-default.firewall.uci'), join(confdir, 'firewall'));
+    config(shipped);
+  }
+});
+
 test.after(() => {
   ns.delete();
   rmSync(tmp, { recursive: true, force: true });
