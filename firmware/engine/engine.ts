@@ -36,6 +36,8 @@ export interface Loaded {
 
 export interface ApplyResult {
   ok: boolean;
+  /** The same rules were loaded already; the kernel was left alone. */
+  unchanged: boolean;
   diagnostics: Diagnostic[];
   duration_ms: number;
   helper: HelperState;
@@ -73,7 +75,7 @@ export async function loadConfig(platform: Platform, paths: Paths): Promise<{ co
   return { config, diagnostics: [...diagnostics, ...more] };
 }
 
-export async function load(platform: Platform, paths: Paths, netifd?: NetifdDump): Promise<Loaded> {
+export async function loadInputs(platform: Platform, paths: Paths, netifd?: NetifdDump): Promise<Loaded> {
   const { config, diagnostics } = await loadConfig(platform, paths);
 
   // Master switch off: our table goes, whatever the zones say.
@@ -95,10 +97,14 @@ export async function load(platform: Platform, paths: Paths, netifd?: NetifdDump
 
 const STATE = 'state.json';
 
-/** The ruleset goes to nft as a file in the state dir (nft -f FILE), which
- * also leaves the last one tried there for whoever debugs it. */
+/** The ruleset goes to nft as a file in the state dir (nft -f FILE):
+ * `ruleset.next.nft` while it is tried, `ruleset.nft` once loaded, which
+ * also tells the next apply whether anything changed. */
+const RULESET = 'ruleset.nft';
+const NEXT = 'ruleset.next.nft';
+
 async function writeRuleset(platform: Platform, paths: Paths, ruleset: string, out: Diagnostic[]): Promise<string | null> {
-  const path = `${paths.statedir}/ruleset.nft`;
+  const path = `${paths.statedir}/${NEXT}`;
 
   try {
     await platform.makeDir(paths.statedir, 0o755);
@@ -110,6 +116,29 @@ async function writeRuleset(platform: Platform, paths: Paths, ruleset: string, o
 
     return null;
   }
+}
+
+/** The same ruleset is loaded already: applying again would only zero the counters. */
+async function unchanged(platform: Platform, paths: Paths, plan: Plan, ruleset: string): Promise<boolean> {
+  if (!plan.table || (await readText(platform, `${paths.statedir}/${RULESET}`).catch(() => null)) !== ruleset) return false;
+
+  return (await readCounters(platform)) !== null;
+}
+
+/** Loads a new ruleset: `nft -c` first when check, then one transaction. */
+async function loadKernel(platform: Platform, paths: Paths, plan: Plan, ruleset: string, check: boolean, flowOffload: boolean): Promise<Diagnostic[]> {
+  const out: Diagnostic[] = [];
+  const file = await writeRuleset(platform, paths, ruleset, out);
+
+  if (!file) return out;
+  if (check) out.push(...(await loadRuleset(platform, file, true)));
+  if (!hasErrors(out)) out.push(...(await loadRuleset(platform, file)));
+  if (hasErrors(out)) return out;
+
+  await platform.rename(file, `${paths.statedir}/${RULESET}`);
+  if (flowOffload) out.push(...(await cutOffloadedFlows(platform, plan)));
+
+  return out;
 }
 
 interface State extends LastApply {
@@ -139,25 +168,22 @@ async function recorded(platform: Platform, paths: Paths): Promise<State | null>
  * loads it in one transaction. Any failure leaves the kernel as it was. */
 export async function apply(platform: Platform, paths: Paths, options: { check?: boolean; netifd?: NetifdDump } = {}): Promise<ApplyResult> {
   const started = performance.now();
-  const loaded = await load(platform, paths, options.netifd);
+  const loaded = await loadInputs(platform, paths, options.netifd);
   const diagnostics = [...loaded.diagnostics];
   const pptp = loaded.config.protocols.pptp;
   // Probe (and load) the helper only when PPTP needs it; otherwise keep what was last known.
   const helper: HelperState = loaded.config.enabled && pptp.enabled && pptp.family !== 'ipv6' ? await pptpHelperState(platform) : ((await recorded(platform, paths))?.helper ?? 'unknown');
-  let result: ApplyResult = { ok: false, diagnostics, duration_ms: 0, helper };
+  const result: ApplyResult = { ok: false, unchanged: false, diagnostics, duration_ms: 0, helper };
 
   if (!hasErrors(diagnostics)) {
     const planned = makePlan(loaded.config, loaded.devices, helper);
 
     diagnostics.push(...planned.diagnostics);
     if (!hasErrors(diagnostics)) {
-      const ruleset = render(planned.plan);
-      const file = await writeRuleset(platform, paths, ruleset, diagnostics);
-
-      if (file && options.check !== false) diagnostics.push(...(await loadRuleset(platform, file, true)));
-      if (file && !hasErrors(diagnostics)) diagnostics.push(...(await loadRuleset(platform, file)));
-      if (!hasErrors(diagnostics) && loaded.flowOffload) diagnostics.push(...(await cutOffloadedFlows(platform, planned.plan)));
-      result = { ...result, plan: planned.plan, ruleset };
+      result.plan = planned.plan;
+      result.ruleset = render(planned.plan);
+      result.unchanged = await unchanged(platform, paths, planned.plan, result.ruleset);
+      if (!result.unchanged) diagnostics.push(...(await loadKernel(platform, paths, planned.plan, result.ruleset, options.check !== false, loaded.flowOffload)));
     }
   }
 
@@ -170,7 +196,7 @@ export async function apply(platform: Platform, paths: Paths, options: { check?:
 
 /** The ruleset the current configuration gives, without touching the kernel. */
 export async function renderRuleset(platform: Platform, paths: Paths, netifd?: NetifdDump): Promise<{ ruleset?: string; diagnostics: Diagnostic[] }> {
-  const loaded = await load(platform, paths, netifd);
+  const loaded = await loadInputs(platform, paths, netifd);
 
   if (hasErrors(loaded.diagnostics)) return { diagnostics: loaded.diagnostics };
 
@@ -183,7 +209,7 @@ export async function renderRuleset(platform: Platform, paths: Paths, netifd?: N
 }
 
 export async function status(platform: Platform, paths: Paths, netifd?: NetifdDump): Promise<Status> {
-  const loaded = await load(platform, paths, netifd);
+  const loaded = await loadInputs(platform, paths, netifd);
   const counters = await readCounters(platform);
   const last = await recorded(platform, paths);
   const zero = { packets: 0, bytes: 0 };

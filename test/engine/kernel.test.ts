@@ -67,6 +67,15 @@ test('apply loads exactly what render prints (the golden default ruleset)', () =
   assert.is(ourTable().status, 0);
 });
 
+test('applying the same rules again leaves the kernel alone (and the counters with it)', () => {
+  const before = ourTable().stdout;
+  const r = cli('apply');
+
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /unchanged: the kernel already has these rules/);
+  assert.is(ourTable().stdout, before);
+});
+
 test("a fw4 reload (which replaces only fw4's table) leaves ours loaded", () => {
   const before = ourTable().stdout;
 
@@ -202,6 +211,7 @@ test("with fw4 flow offloading on, disabling IPsec deletes its UDP conntrack ent
 
     mkdirSync(bin, { recursive: true });
     for (const tool of ['ip', 'nft']) symlinkSync(sh(['sh', '-c', `command -v ${tool}`]).trim(), join(bin, tool));
+    config(shipped.replace(/option enabled '1'/g, "option enabled '0'").replace("config globals 'globals'\n\toption enabled '0'", "config globals 'globals'\n\toption enabled '1'"));
     const w = runCli(['apply', ...flags], { netns: ns.name, env: { ...process.env, PATH: bin } });
 
     assert.is(w.status, 0, w.stderr);

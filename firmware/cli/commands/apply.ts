@@ -21,6 +21,11 @@ export function report(result: ApplyResult, out: (line: string) => void): void {
   const plan = result.plan;
 
   if (!result.ok || !plan) return;
+  if (result.unchanged) {
+    out(`vpn-passthrough: unchanged: the kernel already has these rules (counters kept; ${result.duration_ms} ms)`);
+
+    return;
+  }
   if (!plan.table) {
     out(`vpn-passthrough: master switch off: table inet vpn_passthrough removed, firewall4 alone decides (${result.duration_ms} ms)`);
 
