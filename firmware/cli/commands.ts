@@ -3,6 +3,7 @@
 import type { Command } from './command.ts';
 import { applyCommand } from './commands/apply.ts';
 import { renderCommand } from './commands/render.ts';
+import { sessionsCommand } from './commands/sessions.ts';
 import { statusCommand } from './commands/status.ts';
 import { disableCommand, enableCommand } from './commands/toggle.ts';
 
@@ -10,6 +11,7 @@ export const COMMANDS: Record<string, Command> = {
   apply: applyCommand,
   render: renderCommand,
   status: statusCommand,
+  sessions: sessionsCommand,
   enable: enableCommand,
   disable: disableCommand,
 };

@@ -69,6 +69,15 @@ export interface Session {
   bytes: number | null;
   /** Seconds since the flow started, when known. */
   age: number | null;
+  /** The inside host's source port and the server's port (TCP/UDP), else null. */
+  inside_port: number | null;
+  outside_port: number | null;
+  /** PPTP GRE: the Call IDs in the keys. client: the inside client's own (null
+   * when no helper saw the call), server: the server's, translated: the one
+   * the server uses towards us (the helper's Call-ID NAT; null if none). */
+  call_ids: { client: number | null; server: number; translated: number | null } | null;
+  /** The server has answered (conntrack has seen the reply direction). */
+  replied: boolean;
 }
 
 export interface SessionsReport {
@@ -77,4 +86,8 @@ export interface SessionsReport {
   warnings: Diagnostic[];
   /** Conntrack lines that could not be parsed and were skipped. */
   skipped: number;
+  /** Conntrack entries read (every protocol). */
+  entries: number;
+  /** Where the table came from: /proc/net/nf_conntrack, `conntrack -L`, or a saved file. */
+  source: string;
 }

@@ -2,7 +2,7 @@
 // commands and daemon as the router, through this file instead of tjs.ts.
 
 import { spawn } from 'node:child_process';
-import { promises as fs } from 'node:fs';
+import { createReadStream, promises as fs } from 'node:fs';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { constants } from 'node:os';
 
@@ -69,6 +69,29 @@ function run(argv: readonly string[], options: RunOptions = {}): Promise<RunResu
   });
 }
 
+async function* runChunks(argv: readonly string[]): AsyncIterable<Uint8Array> {
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const err: Buffer[] = [];
+  const closed = new Promise<number>((resolve, reject) => {
+    child.on('error', reject); // ENOENT: the program does not exist
+    child.on('close', (code, signal) => resolve(signal ? 128 + (constants.signals[signal] ?? 0) : (code ?? 0)));
+  });
+  let finished = false;
+
+  closed.catch(() => undefined); // awaited below; an early stop must not leave it unhandled
+  child.stderr.on('data', (d: Buffer) => err.push(d));
+  try {
+    for await (const chunk of child.stdout as AsyncIterable<Buffer>) yield new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    finished = true;
+  } finally {
+    if (!finished) child.kill('SIGTERM');
+  }
+
+  const status = await closed;
+
+  if (status !== 0) throw Object.assign(new Error(Buffer.concat(err).toString('utf8').trim() || `${argv[0]} exited with status ${status}`), { status });
+}
+
 export function nodePlatform(args: readonly string[] = process.argv.slice(2)): Platform {
   return {
     args,
@@ -83,8 +106,14 @@ export function nodePlatform(args: readonly string[] = process.argv.slice(2)): P
     },
     readDir: async (path) => (await fs.readdir(path)).sort(),
     exists: (path) => fs.stat(path).then(() => true, () => false),
+    async *readChunks(path) {
+      for await (const chunk of createReadStream(path, { highWaterMark: 64 * 1024 }) as AsyncIterable<Buffer>) {
+        yield new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      }
+    },
 
     run,
+    runChunks,
 
     connect: (path) =>
       new Promise((resolve, reject) => {

@@ -51,10 +51,17 @@ export interface Platform {
   /** The names in a directory; throws ENOENT when it does not exist. */
   readDir(path: string): Promise<string[]>;
   exists(path: string): Promise<boolean>;
+  /** A file's bytes chunk by chunk, for files too large to hold at once
+   * (the conntrack table). Throws like readFile when it cannot be read. */
+  readChunks(path: string): AsyncIterable<Uint8Array>;
 
   /** Runs a program (argv[0] looked up in PATH) to completion. Throws with
    * code 'ENOENT' when the program does not exist. */
   run(argv: readonly string[], options?: RunOptions): Promise<RunResult>;
+  /** Runs a program (stdin empty) and yields its stdout as it arrives. When
+   * it exits non-zero, iterating throws an error with `status` and its
+   * stderr as the message; a missing program throws code 'ENOENT'. */
+  runChunks(argv: readonly string[]): AsyncIterable<Uint8Array>;
 
   connect(path: string): Promise<Conn>;
   listen(path: string): Promise<Server>;

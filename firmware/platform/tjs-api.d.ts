@@ -34,6 +34,13 @@ declare namespace tjs {
     close(): Promise<void>;
   }
 
+  /** open(path, 'r'): read(buf) resolves the bytes read, null at the end. */
+  interface FileHandle {
+    read(buffer: Uint8Array, position?: number): Promise<number | null>;
+    close(): void;
+  }
+
+  function open(path: string, flags: string, mode?: number): Promise<FileHandle>;
   function readFile(path: string): Promise<Uint8Array>;
   function writeFile(path: string, data: string | Uint8Array, options?: { mode?: number }): Promise<void>;
   function rename(path: string, newPath: string): Promise<void>;

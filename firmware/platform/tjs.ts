@@ -63,6 +63,49 @@ async function run(argv: readonly string[], options: RunOptions = {}): Promise<R
   }
 }
 
+const CHUNK = 64 * 1024;
+
+async function* readChunks(path: string): AsyncIterable<Uint8Array> {
+  const file = await tjs.open(path, 'r');
+
+  try {
+    for (;;) {
+      const buffer = new Uint8Array(CHUNK);
+      const n = await file.read(buffer);
+
+      if (!n) return;
+      yield buffer.subarray(0, n);
+    }
+  } finally {
+    file.close();
+  }
+}
+
+async function* runChunks(argv: readonly string[]): AsyncIterable<Uint8Array> {
+  const proc = tjs.spawn([...argv], { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' });
+  const stderr = proc.stderr!.text();
+  const reader = proc.stdout!.getReader();
+  let finished = false;
+
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+
+      if (done) break;
+      if (value) yield value;
+    }
+    finished = true;
+  } finally {
+    // The consumer stopped early: do not leave the child behind.
+    if (!finished) proc.kill('SIGTERM');
+  }
+
+  const status = await proc.wait();
+  const code = status.term_signal ? 128 + (SIGNALS[status.term_signal] ?? 0) : status.exit_status;
+
+  if (code !== 0) throw Object.assign(new Error((await stderr).trim() || `${argv[0]} exited with status ${code}`), { status: code });
+}
+
 export function tjsPlatform(): Platform {
   const runAt = tjs.args.indexOf('run');
   // tjs run <script> args...  → args; a compiled executable: <exe> args...
@@ -100,8 +143,10 @@ export function tjsPlatform(): Platform {
         return false;
       }
     },
+    readChunks,
 
     run,
+    runChunks,
 
     connect: async (path) => openSocket(await tjs.connect('pipe', path)),
     async listen(path) {

@@ -1,0 +1,262 @@
+// Conntrack entries → the VPN sessions that cross the router from inside to
+// outside. Fed one line at a time; keeps only the VPN flows it finds, so its
+// memory grows with the number of sessions, never with the table.
+//
+// What makes a flow a session (original direction = who started it):
+//   PPTP   TCP to port 1723 ('control'); GRE with a Call ID key ('gre')
+//   IPsec  UDP to 500 ('ike') or 4500 ('nat-t'); ESP ('esp'); AH ('ah')
+//   L2TP   UDP to 1701 ('l2tp')
+// started by an inside address towards one that is not inside, and not
+// destination-NATed (a port forward is a server hosted inside: not ours).
+//
+// The PPTP helper, which procfs never prints, shows in the GRE keys: the
+// GRE tracker learns the client's Call ID (original srckey) only from the
+// helper's keymap, so a GRE flow with srckey 0 passed without the helper.
+
+import type { ProtocolName, Session } from '../model.ts';
+import { parseEntry, type Entry } from './conntrack.ts';
+import { addressBytes, contains, normalizeAddress, type Prefix } from './scope.ts';
+
+export interface CollectOptions {
+  /** The inside prefixes; null when unknown (a table saved elsewhere). */
+  inside: readonly Prefix[] | null;
+  /** The source prints helper= (conntrack -L), so its absence means none;
+   * procfs never does. Undefined: decided by whether any line has one. */
+  helperShown?: boolean;
+}
+
+const TCP = 6, UDP = 17, GRE = 47, ESP = 50, AH = 51;
+const LIVE_TCP = new Set(['SYN_SENT', 'SYN_RECV', 'ESTABLISHED']);
+
+/** The protocol and transport of a VPN flow, or null for any other flow. */
+export function vpnKind(e: Entry): { protocol: ProtocolName; transport: string } | null {
+  const port = e.original.dport;
+
+  switch (e.proto) {
+    case TCP: return port === 1723 ? { protocol: 'pptp', transport: 'control' } : null;
+    case GRE: return (e.original.dstkey ?? 0) !== 0 ? { protocol: 'pptp', transport: 'gre' } : null;
+    case UDP:
+      if (port === 500) return { protocol: 'ipsec', transport: 'ike' };
+      if (port === 4500) return { protocol: 'ipsec', transport: 'nat-t' };
+      if (port === 1701) return { protocol: 'l2tp', transport: 'l2tp' };
+
+      return null;
+    case ESP: return { protocol: 'ipsec', transport: 'esp' };
+    case AH: return { protocol: 'ipsec', transport: 'ah' };
+    default: return null;
+  }
+}
+
+/** Started inside, going outside. Without the inside prefixes: IPv4 must be
+ * masqueraded (as it is on every OpenWrt wan), IPv6 is taken as it is. */
+export function outbound(e: Entry, inside: readonly Prefix[] | null): boolean {
+  const { original: o, reply: r } = e;
+
+  if (r.src !== o.dst) return false; // destination NAT: a server hosted inside
+  if (inside === null) return e.family === 'ipv6' || r.dst !== o.src;
+
+  const src = addressBytes(normalizeAddress(o.src));
+  const dst = addressBytes(normalizeAddress(o.dst));
+
+  return src !== null && dst !== null && contains(inside, src) && !contains(inside, dst);
+}
+
+const sum = (a: number | null, b: number | null) => (a === null || b === null ? null : a + b);
+
+function session(e: Entry, protocol: ProtocolName, transport: string): Session {
+  const { original: o, reply: r } = e;
+  const gre = transport === 'gre';
+  // A control connection's helper is settled once the whole table is read.
+  const helper = gre ? (o.srckey ?? 0) !== 0 : transport === 'control' ? null : false;
+
+  return {
+    protocol,
+    inside: normalizeAddress(o.src),
+    outside: normalizeAddress(o.dst),
+    transport,
+    helper,
+    packets: sum(o.packets, r.packets),
+    bytes: sum(o.bytes, r.bytes),
+    age: e.age,
+    inside_port: o.sport,
+    outside_port: o.dport,
+    call_ids: gre ? { client: o.srckey || null, server: o.dstkey ?? 0, translated: r.dstkey || null } : null,
+    replied: !e.flags.includes('UNREPLIED'),
+  };
+}
+
+/** Protocols in the order status lists them, then by address. */
+const ORDER: Record<string, number> = { pptp: 0, l2tp: 1, ipsec: 2 };
+
+export function compareSessions(a: Session, b: Session): number {
+  return (ORDER[a.protocol]! - ORDER[b.protocol]!) || a.inside.localeCompare(b.inside) || a.outside.localeCompare(b.outside) ||
+    a.transport.localeCompare(b.transport) || (a.inside_port ?? 0) - (b.inside_port ?? 0);
+}
+
+const SPACE = 32, EQ = 61;
+const digit = (c: number | undefined) => c !== undefined && c >= 48 && c <= 57;
+
+/** The start of the token after the one at p (within the line), or -1. */
+function nextToken(b: Uint8Array, p: number, end: number): number {
+  let q = b.indexOf(SPACE, p);
+
+  if (q < 0 || q >= end) return -1;
+  while (q < end && b[q] === SPACE) q++;
+
+  return q < end ? q : -1;
+}
+
+/** The decimal number at p, or -1. */
+function number(b: Uint8Array, p: number, end: number): number {
+  let n = 0;
+  let q = p;
+
+  while (q < end && digit(b[q])) n = n * 10 + b[q++]! - 48;
+
+  return q > p && (q === end || b[q] === SPACE) ? n : -1;
+}
+
+/** Walks the key=value words from p: the original direction's dport (the
+ * first dport=, -1 if none) and the position of the reply's src= (the
+ * second src=, -1 if none: the line is cut short). */
+function tuples(b: Uint8Array, p: number, end: number): { dport: number; reply: number } {
+  let dport = -1;
+  let srcs = 0;
+
+  for (let q = b.indexOf(EQ, p); q >= 0 && q < end; q = b.indexOf(EQ, q + 1)) {
+    // "src=": c(99) r(114) s(115) preceded by a space; "dport=": t(116) r o p d(100)
+    if (b[q - 1] === 99 && b[q - 2] === 114 && b[q - 3] === 115 && b[q - 4] === SPACE) {
+      if (++srcs === 2) return { dport, reply: q };
+    } else if (dport < 0 && srcs === 1 && b[q - 1] === 116 && b[q - 5] === 100 && b[q - 4] === 112) {
+      dport = number(b, q + 1, end);
+    }
+  }
+
+  return { dport, reply: -1 };
+}
+
+/** Where the l4 protocol number is in procfs's and conntrack's own layout
+ * ("%-8s %u %-8s %u "): "ipv4     2 tcp      6 " has it at 20, "ipv6
+ * 10 ..." at 21. -1 when the line is laid out otherwise. */
+function fixedProto(b: Uint8Array, s: number): number {
+  if (b[s] !== 105 || b[s + 4] !== SPACE || b[s + 8] !== SPACE) return -1; // "ipv4    "
+  const at = b[s + 10] === SPACE ? s + 20 : s + 21;
+
+  return b[at - 1] === SPACE && b[at - 10] === SPACE && digit(b[at]) ? at : -1;
+}
+
+/** A look at the raw bytes: 'vpn' may be a VPN flow (decode and parse it),
+ * 'other' is an entry of no interest, 'malformed' has no readable header or
+ * (TCP, UDP) original tuple. Most of a big table is web traffic: this keeps
+ * it from being decoded at all. */
+export function triage(b: Uint8Array, start: number, end: number): 'vpn' | 'other' | 'malformed' {
+  let p = fixedProto(b, start);
+
+  if (p < 0) {
+    p = start;
+    // "ipv4     2 " / "ipv6     10 " (absent from plain `conntrack -L`)
+    if (b[p] === 105 && b[p + 1] === 112 && b[p + 2] === 118) {
+      p = nextToken(b, p, end);
+      if (p < 0 || !digit(b[p])) return 'malformed';
+      p = nextToken(b, p, end);
+    }
+    // "<l4 name> <l4 number> <timeout> "
+    if (p >= 0) p = nextToken(b, p, end);
+    if (p < 0) return 'malformed';
+  }
+
+  const proto = number(b, p, end);
+
+  p = nextToken(b, p, end);
+  if (proto < 0 || p < 0 || number(b, p, end) < 0) return 'malformed';
+
+  const { dport, reply } = tuples(b, p, end);
+
+  const after = reply < 0 ? -1 : b.indexOf(EQ, reply + 1);
+
+  // The reply tuple needs its dst= too (indexOf does not stop at the line's end).
+  if (after < 0 || after >= end) return 'malformed';
+  switch (proto) {
+    case 6: case 17:
+      if (dport < 0) return 'malformed';
+      if (proto === 6) return dport === 1723 ? 'vpn' : 'other';
+
+      return dport === 500 || dport === 4500 || dport === 1701 ? 'vpn' : 'other';
+    case 47: case 50: case 51: return 'vpn';
+    default: return 'other';
+  }
+}
+
+export class SessionCollector {
+  /** Lines read that were entries, and lines that were not. */
+  entries = 0;
+  skipped = 0;
+  private readonly found: Session[] = [];
+  /** PPTP control sessions and the helper= their line printed. */
+  private readonly controls = new Map<Session, string | undefined>();
+  private sawHelper = false;
+
+  constructor(private readonly options: CollectOptions) {}
+
+  private readonly decoder = new TextDecoder();
+
+  /** One line of text (tests, small inputs). */
+  line(text: string): void {
+    const bytes = new TextEncoder().encode(text);
+
+    this.bytes(bytes, 0, bytes.length);
+  }
+
+  /** One line: bytes[start, end) without its newline. */
+  bytes(b: Uint8Array, start: number, end: number): void {
+    while (end > start && (b[end - 1] === 13 || b[end - 1] === SPACE)) end--;
+    if (end === start) return;
+
+    const look = triage(b, start, end);
+
+    if (look === 'malformed') this.skipped++;
+    if (look !== 'vpn') {
+      if (look === 'other') this.entries++;
+
+      return;
+    }
+
+    const e = parseEntry(this.decoder.decode(b.subarray(start, end)));
+
+    if (e === null) {
+      this.skipped++;
+
+      return;
+    }
+    this.entries++;
+
+    // A closing TCP connection lingers (TIME_WAIT: 2 minutes): its session is over.
+    if (e.proto === TCP && e.state !== null && !LIVE_TCP.has(e.state)) return;
+
+    const kind = vpnKind(e);
+
+    if (e.helper !== undefined) this.sawHelper = true;
+    if (!kind || !outbound(e, this.options.inside)) return;
+
+    const s = session(e, kind.protocol, kind.transport);
+
+    this.found.push(s);
+    if (kind.transport === 'control') this.controls.set(s, e.helper);
+  }
+
+  /** The sessions found. A PPTP control connection's helper is what its
+   * line says when the source prints helpers, else inferred from its GRE. */
+  sessions(): Session[] {
+    const gre = this.found.filter((s) => s.transport === 'gre');
+    const shown = this.options.helperShown ?? this.sawHelper;
+
+    for (const [s, helper] of this.controls) {
+      const children = gre.filter((g) => g.inside === s.inside && g.outside === s.outside);
+
+      if (shown) s.helper = helper === 'pptp';
+      else if (children.length > 0) s.helper = children.some((g) => g.helper === true);
+    }
+
+    return [...this.found].sort(compareSessions);
+  }
+}
