@@ -34,5 +34,14 @@ test: packages typecheck test-tools
 bench: packages test-tools
 	node build/bench.mjs
 
+# Flash onto a router: our packages and their dependencies baked into an image
+# by an unpacked OpenWrt Image Builder (README, "Flash it"):
+#   make firmware IMAGEBUILDER=DIR [PROFILE=device] [EXTRA_PACKAGES="luci ..."]
+# Without IMAGEBUILDER it says how to get one, before building anything.
+firmware: $(NPM_STAMP)
+	@node build/firmware.mjs check IMAGEBUILDER="$(IMAGEBUILDER)"
+	@$(MAKE) --no-print-directory packages
+	node build/firmware.mjs image IMAGEBUILDER="$(IMAGEBUILDER)" PROFILE="$(PROFILE)" EXTRA_PACKAGES="$(EXTRA_PACKAGES)"
+
 clean:
 	rm -rf dist

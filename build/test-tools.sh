@@ -16,6 +16,7 @@ NEEDED="
 /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so:libcharon-extra-plugins
 /usr/sbin/xl2tpd:xl2tpd
 /usr/bin/unshare:util-linux
+/bin/busybox:busybox-static
 "
 
 missing=""

@@ -1,0 +1,60 @@
+// Every shell script we ship parses under OpenWrt's shell (busybox ash) and
+// under dash (POSIX), as written and as OpenWrt's package builds wrap them.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+
+import { apkScripts, type Package } from './pkg.ts';
+
+const BUSYBOX = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p))!;
+const { makefileScript } = (await import(join(process.cwd(), 'build/ipk.mjs'))) as { makefileScript(name: string, script: string): string | undefined };
+
+const SHIPPED = ['files/etc/init.d/vpn-passthrough', 'files/etc/uci-defaults/90-vpn-passthrough', 'files/usr/bin/vpn-passthrough'];
+
+function parses(script: string, what: string): void {
+  for (const shell of [[BUSYBOX, 'sh'], ['dash']]) {
+    const r = spawnSync(shell[0]!, [...shell.slice(1), '-n'], { input: script, encoding: 'utf8' });
+
+    assert.is(r.status, 0, `${shell.join(' ')} -n ${what}: ${r.stderr}`);
+  }
+}
+
+test('the shipped scripts parse with busybox sh and dash', () => {
+  for (const file of SHIPPED) parses(readFileSync(file, 'utf8'), file);
+});
+
+test('the maintainer scripts exist for both packages and parse, alone and as apk composes them', () => {
+  for (const name of ['vpn-passthrough', 'luci-app-vpn-passthrough']) {
+    const postinst = makefileScript(name, 'postinst');
+    const prerm = makefileScript(name, 'prerm');
+
+    assert.ok(postinst && prerm, `${name}: Package/${name}/postinst and /prerm in its Makefile`);
+    parses(postinst!, `${name} postinst`);
+    parses(prerm!, `${name} prerm`);
+    // No exit: apk runs them inline, after default_postinst / default_prerm.
+    for (const s of [postinst!, prerm!]) assert.not.match(s, /^\s*(exit|return)\b/m, `${name}: no exit/return`);
+
+    const pkg: Package = { name, control: new Map([['postinst-pkg', postinst!], ['prerm-pkg', prerm!]]), files: [], conffiles: [] };
+
+    for (const [script, text] of Object.entries(apkScripts(pkg))) parses(text, `${name} apk ${script}`);
+  }
+});
+
+test('a broken script would be caught', () => {
+  const r = spawnSync(BUSYBOX, ['sh', '-n'], { input: 'if true; then\n', encoding: 'utf8' });
+
+  assert.is.not(r.status, 0);
+});
+
+test('the command names the runtime package when tjs is missing', () => {
+  const out = spawnSync('/bin/sh', ['files/usr/bin/vpn-passthrough', 'status'], { encoding: 'utf8', env: { PATH: '/nonexistent' } });
+
+  assert.is(out.status, 127);
+  assert.match(out.stderr, /install the 'txiki' package/);
+});
+
+test.run();

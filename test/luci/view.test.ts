@@ -1,0 +1,249 @@
+// The LuCI page: it compiles as LuCI compiles views, uses only the classes
+// it requires and only their public members (luci.ts keeps the list), maps
+// the UCI options the engine reads, shows status and sessions from the
+// daemon's ubus replies (model.ts shapes), words diagnostics by code, and
+// passes every piece of text through _().
+
+import { readFileSync } from 'node:fs';
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+
+import type { Diagnostic } from '../../firmware/core/diag.ts';
+import type { Session, Status } from '../../firmware/core/model.ts';
+import { compile, El, Luci, requires, runView, VIEW, type HostHint, type Ubus } from './luci.ts';
+
+const source = readFileSync(VIEW, 'utf8');
+
+const counter = (packets: number, bytes: number) => ({ packets, bytes });
+
+function status(over: Partial<Status> = {}): Status {
+  return {
+    version: '1.0.0',
+    enabled: true,
+    applied: true,
+    log: false,
+    inside: { zones: ['lan'], devices: ['br-lan'] },
+    outside: { zones: ['wan'], devices: ['eth1'] },
+    helper: { pptp: 'missing' },
+    protocols: {
+      pptp: { enabled: true, family: 'any', hosts: [], passed: counter(120, 34_000), dropped: counter(0, 0) },
+      l2tp: { enabled: false, family: 'ipv4', hosts: ['192.168.1.20', 'aa:bb:cc:dd:ee:01'], passed: counter(0, 0), dropped: counter(7, 980) },
+      ipsec: { enabled: true, family: 'ipv6', hosts: [], passed: counter(3, 1_572_864), dropped: counter(0, 0) },
+    },
+    last_apply: {
+      time: 1_700_000_000,
+      ok: false,
+      duration_ms: 42,
+      diagnostics: [{ severity: 'error', code: 'nft_failed', message: 'nft failed to load the ruleset; the previous rules stay in place:\nError: Could not process rule' }],
+    },
+    diagnostics: [
+      { severity: 'error', code: 'invalid_family', field: 'vpn-passthrough.l2tp.family', value: 'ipv5', message: "must be 'any', 'ipv4' or 'ipv6'" },
+      { severity: 'warning', code: 'some_future_code', message: 'A message from a newer daemon.' },
+    ],
+    ...over,
+  };
+}
+
+/** A SessionsReport with the session fields the page shows. */
+const SESSIONS: { sessions: Pick<Session, 'protocol' | 'inside' | 'outside' | 'transport' | 'helper' | 'packets' | 'bytes' | 'age'>[]; warnings: Diagnostic[]; skipped: number } = {
+  sessions: [
+    { protocol: 'pptp', inside: '192.168.1.20', outside: '198.51.100.7', transport: 'gre', helper: true, packets: 10, bytes: 2048, age: 30 },
+    { protocol: 'ipsec', inside: 'fd00:ab:cd::20', outside: '2001:db8::7', transport: 'nat-t', helper: null, packets: null, bytes: null, age: null },
+  ],
+  warnings: [],
+  skipped: 0,
+};
+
+const HOSTS: HostHint[] = [
+  { mac: 'aa:bb:cc:dd:ee:01', name: 'laptop', ipv4: '192.168.1.20', ipv6: 'fd00:ab:cd::20' },
+  { mac: 'aa:bb:cc:dd:ee:02', ipv4: '192.168.1.21' },
+];
+
+/** The daemon as rpcd would answer: data, or a ubus status code. */
+function daemon(replies: { status?: unknown; sessions?: unknown } = {}): Ubus & { sets: unknown[] } {
+  const sets: unknown[] = [];
+  const ubus = (object: string, method: string, args: Record<string, unknown>) => {
+    assert.is(object, 'vpn-passthrough');
+    if (method === 'status' || method === 'apply') return replies.status ?? status();
+    if (method === 'sessions') return replies.sessions ?? SESSIONS;
+    if (method === 'set') return (sets.push(args), status());
+
+    return 3; // METHOD_NOT_FOUND
+  };
+
+  return Object.assign(ubus, { sets });
+}
+
+const text = (node: El) => node.textContent;
+const buttons = (node: El, label: string) => node.find((e) => e.tag === 'button' && e.textContent === label);
+
+test('the view compiles as LuCI compiles it, and requires only LuCI classes', () => {
+  assert.type(compile(source), 'function');
+  assert.equal(requires(source).map((r) => r.module), ['view', 'dom', 'form', 'network', 'poll', 'rpc', 'uci', 'ui']);
+  assert.match(source, /^'use strict';\n'require view';/);
+});
+
+test('a syntax error would be found', () => {
+  assert.throws(() => compile(`${source}\n}`), SyntaxError);
+});
+
+test('settings: a form.Map over the config the engine reads, one section per protocol', async () => {
+  const luci = new Luci(daemon(), HOSTS);
+
+  await runView(source, luci);
+  const map = luci.maps[0]!;
+
+  assert.is(luci.maps.length, 1);
+  assert.is(map.config, 'vpn-passthrough');
+
+  const named = map.sections.filter((s) => s.class === 'NamedSection');
+
+  assert.equal(named.map((s) => s.args.slice(0, 2)), [['globals', 'globals'], ['pptp', 'protocol'], ['l2tp', 'protocol'], ['ipsec', 'protocol']]);
+  assert.equal(named[0]!.options.map((o) => [o.class, o.name, o.props.rmempty]), [['Flag', 'log', false]]);
+
+  const covers: Record<string, RegExp[]> = { pptp: [/TCP 1723/, /GRE/], l2tp: [/UDP 1701/], ipsec: [/UDP 500\b/, /UDP 4500/, /ESP/, /AH/] };
+
+  for (const s of named.slice(1)) {
+    const name = s.args[0] as string;
+    const [enabled, family, host] = s.options;
+
+    for (const re of covers[name]!) assert.match(String(s.args[3]), re, `${name} says what it covers`);
+    assert.equal([enabled!.class, enabled!.name, enabled!.props.rmempty, enabled!.props.default], ['Flag', 'enabled', false, '1']);
+    assert.equal([family!.class, family!.name, family!.choices.map((c) => c[0])], ['ListValue', 'family', ['any', 'ipv4', 'ipv6']]);
+    assert.equal([host!.class, host!.name, host!.props.datatype], ['DynamicList', 'host', 'or(ipmask,macaddr)']);
+    // Hidden options keep their values when a protocol is switched off.
+    assert.equal([family!.props.retain, host!.props.retain], [true, true]);
+    assert.equal(host!.depends, [['enabled', '1']]);
+    // The router's known hosts are offered, as the firewall pages do.
+    assert.equal(host!.choices, [
+      ['192.168.1.20', '192.168.1.20 (laptop)'],
+      ['fd00:ab:cd::20', 'fd00:ab:cd::20 (laptop)'],
+      ['aa:bb:cc:dd:ee:01', 'aa:bb:cc:dd:ee:01 (laptop)'],
+      ['192.168.1.21', '192.168.1.21 (aa:bb:cc:dd:ee:02)'],
+      ['aa:bb:cc:dd:ee:02', 'aa:bb:cc:dd:ee:02 (192.168.1.21)'],
+    ]);
+  }
+});
+
+test('status: applied, helper, counters, last apply error, diagnostics by code', async () => {
+  const luci = new Luci(daemon(), HOSTS);
+  const { node } = await runView(source, luci);
+  const page = text(node);
+
+  assert.match(page, /Rules applied\./);
+  assert.match(page, /PPTP helper: missing\. Install kmod-nf-nathelper-extra/);
+  assert.match(page, /120 packets \(33\.2 KiB\)/);
+  assert.match(page, /7 packets \(980 B\)/);
+  assert.match(page, /3 packets \(1\.5 MiB\)/);
+  assert.match(page, /192\.168\.1\.20, aa:bb:cc:dd:ee:01/);
+  assert.match(page, /Applying failed .* \(after 42 ms\)\./);
+  // Known codes in the page's own words (translatable), unknown ones as sent.
+  assert.match(page, /nftables failed to load the rules; the previous rules stay in place: nft failed/);
+  assert.match(page, /vpn-passthrough\.l2tp\.family = ipv5: must be any, ipv4 or ipv6\./);
+  assert.not.match(page, /must be 'any', 'ipv4' or 'ipv6'/);
+  assert.match(page, /A message from a newer daemon\./);
+  assert.equal(buttons(node, 'Block now').length, 2);
+  assert.equal(buttons(node, 'Allow now').length, 1);
+});
+
+test('the hint says what passthrough is for and that several IPsec clients need NAT-T', async () => {
+  const { node } = await runView(source, new Luci(daemon()));
+  const page = text(node);
+
+  assert.match(page, /VPN clients inside your network reaching a VPN server outside/);
+  assert.match(page, /Several IPsec clients .* same VPN server need NAT traversal \(NAT-T, UDP 4500\)/);
+});
+
+test('sessions: a row each, and a clean empty state (also when the daemon has no sessions method yet)', async () => {
+  let { node } = await runView(source, new Luci(daemon()));
+
+  assert.match(text(node), /192\.168\.1\.20198\.51\.100\.7gre/);
+  assert.match(text(node), /fd00:ab:cd::202001:db8::7nat-t/);
+
+  for (const sessions of [{ sessions: [], warnings: [], skipped: 0 }, 3]) {
+    ({ node } = await runView(source, new Luci(daemon({ sessions }))));
+    assert.match(text(node), /No VPN sessions pass through the router right now\./);
+  }
+});
+
+test('the daemon not running (ubus NOT_FOUND) is said plainly, with the runtime package', async () => {
+  const { node } = await runView(source, new Luci(daemon({ status: 4 })));
+
+  assert.match(text(node), /The vpn-passthrough service is not running.*package txiki/);
+});
+
+test('a switched-off master switch is shown', async () => {
+  const { node } = await runView(source, new Luci(daemon({ status: status({ enabled: false, applied: false }) })));
+
+  assert.match(text(node), /Passthrough control is switched off/);
+  assert.match(text(node), /Rules not applied\./);
+});
+
+test('poll refreshes status and sessions in place', async () => {
+  let reply = status();
+  const luci = new Luci((o, m, a) => (m === 'status' ? reply : daemon()(o, m, a)));
+  const { node } = await runView(source, luci);
+
+  assert.equal(luci.polls.map((p) => p.interval), [5]);
+  reply = status({ applied: false });
+  luci.phase = 'poll';
+  await luci.polls[0]!.fn();
+  assert.match(text(node), /Rules not applied\./);
+  assert.equal(luci.calls.filter((c) => c.phase === 'poll').map((c) => c.method), ['status', 'sessions']);
+});
+
+test('Block now / Allow now call set and reload the form; Apply again calls apply', async () => {
+  const ubus = daemon();
+  const luci = new Luci(ubus);
+  const { node } = await runView(source, luci);
+
+  luci.phase = 'action';
+  await (buttons(node, 'Block now')[0]!.attrs.click as () => Promise<void>)();
+  assert.equal(ubus.sets, [{ protocol: 'pptp', enabled: false }]);
+  assert.equal(luci.uciCalls.filter((c) => c.phase === 'action').map((c) => [c.method, c.config]), [['unload', 'vpn-passthrough'], ['load', 'vpn-passthrough']]);
+  assert.is(luci.maps[0]!.resets, 1);
+
+  await (buttons(node, 'Allow now')[0]!.attrs.click as () => Promise<void>)();
+  assert.equal(ubus.sets[1], { protocol: 'l2tp', enabled: true });
+
+  await (buttons(node, 'Apply again')[0]!.attrs.click as () => Promise<void>)();
+  assert.ok(luci.calls.some((c) => c.method === 'apply' && c.phase === 'action'));
+});
+
+test('a failing set shows the error and changes nothing', async () => {
+  const luci = new Luci((o, m, a) => (m === 'set' ? 2 : daemon()(o, m, a)));
+  const { node } = await runView(source, luci);
+
+  await (buttons(node, 'Block now')[0]!.attrs.click as () => Promise<void>)();
+  assert.is(luci.notifications.length, 1);
+  assert.match(text(luci.notifications[0]!), /failed with ubus code 2/);
+  assert.is(luci.maps[0]!.resets, 0);
+});
+
+test('read-only users get disabled buttons', async () => {
+  const { node } = await runView(source, new Luci(daemon(), [], { readonly: true }));
+
+  for (const b of node.find((e) => e.tag === 'button')) assert.is(b.attrs.disabled, true, b.textContent);
+});
+
+test('every piece of text goes through _()', async () => {
+  const diagnostics: Diagnostic[] = [{ severity: 'warning', code: 'pptp_helper_missing', message: 'x' }];
+  const luci = new Luci(daemon({ status: status({ diagnostics }) }), HOSTS, { mark: true });
+  const { node } = await runView(source, luci);
+  // What comes from the router's data may stay as it is.
+  const data = /^(\s|[-,.:()=]|\d+(\.\d+)?|[\d.]+ ?(B|KiB|MiB)|192\.168\.1\.2[01]|aa:bb:cc:dd:ee:0[12]|fd00:ab:cd::20|198\.51\.100\.7|2001:db8::7|gre|nat-t|vpn-passthrough\.l2tp\.family|ipv5|x|\d+\/\d+\/\d+,? [\d:]+( [AP]M)?)*$/;
+
+  for (const t of node.find((e) => e.tag === '#text').map((e) => e.text!)) {
+    const outside = t.replace(/⟦[^⟧]*⟧/g, '');
+
+    assert.ok(data.test(outside), `text not through _(): ${JSON.stringify(t)}`);
+  }
+  const map = luci.maps[0]!;
+
+  for (const s of [map.title, map.description, ...map.sections.flatMap((s) => [s.args[2], s.args[3], ...s.options.flatMap((o) => [o.title, o.description, ...o.choices.filter(([k]) => /^(any|ipv4|ipv6)$/.test(k)).map((c) => c[1])])])]) {
+    if (typeof s === 'string' && !/^(globals|protocol|pptp|l2tp|ipsec)$/.test(s)) assert.match(s, /^⟦.*⟧$/s, `form text not through _(): ${s}`);
+  }
+});
+
+test.run();
