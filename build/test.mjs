@@ -14,7 +14,9 @@ import * as esbuild from 'esbuild';
 import { DIST, ROOT, VERSION } from './common.mjs';
 
 const TIMEOUT_S = Number(process.env.TEST_TIMEOUT ?? 600);
-const OUT = join(DIST, 'test');
+// Each run compiles into its own directory, so runs side by side never
+// delete each other's files; the tests find it in VPNPT_TEST_OUT.
+const OUT = join(DIST, `test-${process.pid}`);
 
 function find(dir) {
   return readdirSync(dir).flatMap((name) => {
@@ -39,7 +41,7 @@ if (files.length === 0) {
 
 rmSync(OUT, { recursive: true, force: true });
 
-// The command as tests run it under Node: dist/test/vpn-passthrough.mjs.
+// The command as tests run it under Node: $VPNPT_TEST_OUT/vpn-passthrough.mjs.
 await esbuild.build({
   entryPoints: [join(ROOT, 'firmware/main.node.ts')],
   outfile: join(OUT, 'vpn-passthrough.mjs'),
@@ -74,6 +76,7 @@ function runFile(file) {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--enable-source-maps', '--input-type=module', '-e', code], {
       cwd: ROOT,
+      env: { ...process.env, VPNPT_TEST_OUT: OUT },
       stdio: 'inherit',
       detached: true, // its own process group, so a timeout kills what it started too
     });
@@ -100,6 +103,8 @@ for (const file of files) {
 }
 
 const seconds = ((Date.now() - started) / 1000).toFixed(1);
+
+rmSync(OUT, { recursive: true, force: true });
 
 if (failed.length > 0) {
   console.error(`\ntest: ${failed.length} of ${files.length} files FAILED (${seconds} s):\n  ${failed.join('\n  ')}`);

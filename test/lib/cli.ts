@@ -5,7 +5,8 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
-export const CLI = join(process.cwd(), 'dist/test/vpn-passthrough.mjs');
+/** Compiled by build/test.mjs into the run's own directory. */
+export const CLI = join(process.env.VPNPT_TEST_OUT ?? join(process.cwd(), 'dist/test'), 'vpn-passthrough.mjs');
 
 export interface CliResult {
   status: number;
