@@ -1,0 +1,40 @@
+// Benchmark 2: TCP throughput (iperf3) from an inside client to the outside
+// server through the namespace router of test/net (genuine fw4 ruleset,
+// masquerade), without and with our table, alternating. Prints one JSON line
+// of raw samples (bits/s).
+//
+//   node iperf.mjs ROUNDS SECONDS CLI
+
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { Passthrough } from '../test/net/lib/passthrough.ts';
+import { ADDR, Topology } from '../test/net/lib/topology.ts';
+
+const [rounds, seconds] = process.argv.slice(2).map(Number) as [number, number];
+const topo = Topology.create('upstream-default');
+
+try {
+  const pt = new Passthrough(topo);
+  const server = topo.daemon('server', 'iperf3', ['iperf3', '-s']);
+
+  await sleep(300);
+  const run = () => {
+    const r = topo.exec('c1', ['iperf3', '-c', ADDR.server[4], '-t', String(seconds), '-J'], undefined);
+    const bps = (JSON.parse(r.stdout) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received.bits_per_second;
+
+    return bps;
+  };
+  const without: number[] = [];
+  const withTable: number[] = [];
+
+  for (let i = 0; i < rounds; i++) {
+    topo.nft(['delete', 'table', 'inet', 'vpn_passthrough']);
+    without.push(run());
+    pt.mustApply({});
+    withTable.push(run());
+  }
+  await server.stop();
+  console.log(JSON.stringify({ without, with: withTable }));
+} finally {
+  topo.destroy();
+}
