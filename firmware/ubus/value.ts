@@ -35,7 +35,8 @@ export const double = (v: number): Typed => new Typed('double', v);
 const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
 
-function setEntry(table: Table, key: string, value: Value): void {
+/** table[key] = value, also for the key "__proto__". */
+export function setEntry(table: Table, key: string, value: Value): void {
   // A plain assignment to "__proto__" would change the prototype instead.
   if (key === '__proto__') Object.defineProperty(table, key, { value, enumerable: true, writable: true, configurable: true });
   else table[key] = value;
@@ -82,7 +83,9 @@ function typedField(name: string, t: Typed): Field {
   return { name, type: t.type, value: t.value };
 }
 
-function isPlainObject(v: object): v is Table {
+/** A plain object: what encodes as a table. */
+export function isTable(v: unknown): v is Table {
+  if (typeof v !== 'object' || v === null) return false;
   const proto: unknown = Object.getPrototypeOf(v);
 
   return proto === Object.prototype || proto === null;
@@ -106,7 +109,7 @@ export function fromValue(name: string, value: Value): Field {
     case 'object':
       if (value instanceof Typed) return typedField(name, value);
       if (Array.isArray(value)) return { name, type: 'array', value: value.map((v) => fromValue('', v)) };
-      if (isPlainObject(value)) return { name, type: 'table', value: fromTable(value) };
+      if (isTable(value)) return { name, type: 'table', value: fromTable(value) };
   }
 
   throw new EncodeError(`${name || '(unnamed)'}: ${Object.prototype.toString.call(value)} has no blobmsg form`);
