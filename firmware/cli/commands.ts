@@ -2,6 +2,7 @@
 
 import type { Command } from './command.ts';
 import { applyCommand } from './commands/apply.ts';
+import { daemonCommand } from './commands/daemon.ts';
 import { renderCommand } from './commands/render.ts';
 import { sessionsCommand } from './commands/sessions.ts';
 import { statusCommand } from './commands/status.ts';
@@ -14,4 +15,5 @@ export const COMMANDS: Record<string, Command> = {
   sessions: sessionsCommand,
   enable: enableCommand,
   disable: disableCommand,
+  daemon: daemonCommand,
 };

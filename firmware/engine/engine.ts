@@ -166,13 +166,23 @@ async function recorded(platform: Platform, paths: Paths): Promise<State | null>
 
 /** Validates everything, checks the ruleset with `nft -c` (when check), then
  * loads it in one transaction. Any failure leaves the kernel as it was. */
-export async function apply(platform: Platform, paths: Paths, options: { check?: boolean; netifd?: NetifdDump } = {}): Promise<ApplyResult> {
+export interface ApplyOptions {
+  /** Check with `nft -c` before loading (default true). */
+  check?: boolean;
+  netifd?: NetifdDump;
+  /** The helper state a long-running caller already knows; probed when
+   * absent, 'missing' or 'unknown' (a module can be installed meanwhile). */
+  helper?: HelperState;
+}
+
+export async function apply(platform: Platform, paths: Paths, options: ApplyOptions = {}): Promise<ApplyResult> {
   const started = performance.now();
   const loaded = await loadInputs(platform, paths, options.netifd);
   const diagnostics = [...loaded.diagnostics];
   const pptp = loaded.config.protocols.pptp;
+  const known = options.helper === 'loaded' || options.helper === 'builtin' ? options.helper : undefined;
   // Probe (and load) the helper only when PPTP needs it; otherwise keep what was last known.
-  const helper: HelperState = loaded.config.enabled && pptp.enabled && pptp.family !== 'ipv6' ? await pptpHelperState(platform) : ((await recorded(platform, paths))?.helper ?? 'unknown');
+  const helper: HelperState = loaded.config.enabled && pptp.enabled && pptp.family !== 'ipv6' ? (known ?? (await pptpHelperState(platform))) : ((await recorded(platform, paths))?.helper ?? options.helper ?? 'unknown');
   const result: ApplyResult = { ok: false, unchanged: false, diagnostics, duration_ms: 0, helper };
 
   if (!hasErrors(diagnostics)) {

@@ -1,19 +1,43 @@
-import { PROTOCOLS, type ProtocolName } from '../../core/model.ts';
 import { hasErrors } from '../../core/diag.ts';
+import { PROTOCOLS, type ProtocolName, type Status } from '../../core/model.ts';
+import { OBJECT } from '../../daemon/daemon.ts';
 import { changeProtocol } from '../../engine/edit.ts';
 import { apply } from '../../engine/engine.ts';
-import { UsageError } from '../args.ts';
+import type { Platform } from '../../platform/platform.ts';
+import { connect, DEFAULT_SOCKET } from '../../ubus/client.ts';
+import { UbusError } from '../../ubus/errors.ts';
+import { flagValue, UsageError, type Args } from '../args.ts';
 import type { Command } from '../command.ts';
 import { printDiagnostics } from '../output.ts';
 import { paths } from '../paths.ts';
 import { report } from './apply.ts';
+
+/** Through the running daemon (it writes UCI via rpcd and applies): the
+ * new status, or null when no daemon answers on the bus. */
+async function viaDaemon(platform: Platform, args: Args, protocol: ProtocolName, enabled: boolean): Promise<Status | null> {
+  const socket = flagValue(args, 'socket', DEFAULT_SOCKET);
+
+  if (!(await platform.exists(socket))) return null;
+
+  const ubus = await connect({ connect: (path) => platform.connect(path), path: socket, reconnect: false, timeout: 30_000 }).catch(() => null);
+
+  if (!ubus) return null;
+  try {
+    return ((await ubus.call(OBJECT, 'set', { protocol, enabled })) ?? null) as Status | null;
+  } catch (e) {
+    if (e instanceof UbusError && e.code === 'NOT_FOUND' && e.op?.startsWith('lookup')) return null;
+    throw e;
+  } finally {
+    ubus.close();
+  }
+}
 
 function toggle(enabled: boolean): Command {
   const verb = enabled ? 'enable' : 'disable';
 
   return {
     summary: `${verb} a protocol's passthrough (edits UCI, then applies)`,
-    usage: `${verb} pptp|l2tp|ipsec [--confdir DIR]`,
+    usage: `${verb} pptp|l2tp|ipsec [--confdir DIR] [--socket PATH]`,
     async run(platform, args) {
       const name = args.positionals[0];
 
@@ -21,8 +45,28 @@ function toggle(enabled: boolean): Command {
         throw new UsageError(name === undefined ? 'which protocol?' : `unknown protocol '${args.positionals.join(' ')}'`);
       }
 
+      const protocol = name as ProtocolName;
       const p = paths(args);
-      const edited = await changeProtocol(platform, p, name as ProtocolName, { enabled });
+
+      // The daemon owns the rules when it runs. With --confdir alone this
+      // edits that directory directly; --socket says which daemon to ask.
+      if (args.flags.has('socket') || !args.flags.has('confdir')) {
+        try {
+          const status = await viaDaemon(platform, args, protocol, enabled);
+
+          if (status) {
+            platform.out(`vpn-passthrough: ${protocol} ${enabled ? 'enabled' : 'disabled'} by the service; it now ${status.protocols[protocol].enabled ? 'passes' : 'is dropped'}`);
+
+            return status.last_apply?.ok === false ? 1 : 0;
+          }
+        } catch (e) {
+          platform.err(`vpn-passthrough: the service refused: ${(e as Error).message}`);
+
+          return 1;
+        }
+      }
+
+      const edited = await changeProtocol(platform, p, protocol, { enabled });
 
       if (hasErrors(edited)) {
         printDiagnostics(platform, edited);
@@ -30,7 +74,7 @@ function toggle(enabled: boolean): Command {
 
         return 1;
       }
-      platform.out(`vpn-passthrough: ${name} ${enabled ? 'enabled' : 'disabled'} in ${p.confdir}/vpn-passthrough`);
+      platform.out(`vpn-passthrough: ${protocol} ${enabled ? 'enabled' : 'disabled'} in ${p.confdir}/vpn-passthrough`);
 
       const result = await apply(platform, p);
 

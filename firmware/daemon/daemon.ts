@@ -1,0 +1,228 @@
+// `vpn-passthrough daemon`, run by procd: applies the rules at start,
+// re-applies on SIGHUP (the init script's reload), publishes the ubus object
+// `vpn-passthrough` and sends `vpn-passthrough.applied` after every apply and
+// `vpn-passthrough.session` when a VPN session appears or ends (polled only
+// while the object has subscribers or a caller asked for sessions recently).
+// It leaves its table in place when it exits: the init script removes it on
+// stop, so a respawn never opens a gap.
+
+import { formatDiagnostic, hasErrors } from '../core/diag.ts';
+import type { HelperState, Session } from '../core/model.ts';
+import { diffSessions } from '../core/sessions/diff.ts';
+import { apply, status, type ApplyResult, type Paths } from '../engine/engine.ts';
+import { sessions } from '../engine/sessions.ts';
+import { errorMessage, type Platform } from '../platform/platform.ts';
+import { connect, type PublishedObject, type UbusClient } from '../ubus/client.ts';
+import { UbusError } from '../ubus/errors.ts';
+import type { Table } from '../ubus/value.ts';
+import { VERSION } from '../version.ts';
+import { report } from '../cli/commands/apply.ts';
+import { InvalidArgument, parseSetArgs } from './args.ts';
+import { writeProtocol } from './uci.ts';
+
+export const OBJECT = 'vpn-passthrough';
+
+export interface DaemonOptions {
+  paths: Paths;
+  /** ubusd's socket (`ubus -s`). */
+  socket: string;
+  /** Seconds between session polls while someone watches. */
+  pollSeconds?: number;
+  /** How long a `sessions` call counts as someone watching, seconds. */
+  watchSeconds?: number;
+  /** Reconnect delay to a ubusd that was not there at start, ms. */
+  retryMs?: number;
+}
+
+const asTable = (value: unknown) => value as Table;
+
+export class Daemon {
+  private ubus: UbusClient | null = null;
+  private object: PublishedObject | null = null;
+  private helper: HelperState | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private lastSessionsCall = -Infinity;
+  private previous: Session[] | null = null;
+  private retry: ReturnType<typeof setTimeout> | undefined;
+  private poller: ReturnType<typeof setInterval> | undefined;
+  private stopping = false;
+
+  constructor(
+    private readonly platform: Platform,
+    private readonly options: DaemonOptions,
+  ) {}
+
+  private log(line: string): void {
+    this.platform.out(line);
+  }
+
+  /** netifd's interfaces, when ubus is up (the engine falls back to /etc/config/network). */
+  private readonly netifd = async (): Promise<unknown> => (this.ubus?.connected ? this.ubus.call('network.interface', 'dump', {}, { timeout: 3000 }) : null);
+
+  /** Applies, one at a time: a SIGHUP during a ubus `set` waits its turn. */
+  apply(reason: string): Promise<ApplyResult> {
+    const run = this.queue.then(async () => {
+      const result = await apply(this.platform, this.options.paths, { check: false, netifd: this.netifd, ...(this.helper ? { helper: this.helper } : {}) });
+
+      if (result.helper === 'loaded' || result.helper === 'builtin') this.helper = result.helper;
+      for (const d of result.diagnostics) (d.severity === 'error' ? this.platform.err : this.platform.out)(formatDiagnostic(d));
+      if (result.ok) report(result, (line) => this.log(`${line} [${reason}]`));
+      else this.platform.err(`vpn-passthrough: apply failed [${reason}]; the previous rules stay in place`);
+      this.ubus?.send('vpn-passthrough.applied', asTable({ ok: result.ok, unchanged: result.unchanged, duration_ms: result.duration_ms, diagnostics: result.diagnostics })).catch(() => undefined);
+
+      return result;
+    });
+
+    this.queue = run.catch(() => undefined);
+
+    return run;
+  }
+
+  private status(): Promise<Table> {
+    return status(this.platform, this.options.paths, this.netifd).then(asTable);
+  }
+
+  private methods() {
+    return {
+      status: { handler: () => this.status() },
+      sessions: {
+        handler: async () => {
+          this.lastSessionsCall = performance.now();
+
+          return asTable(await sessions(this.platform, this.options.paths, { netifd: this.netifd }));
+        },
+      },
+      apply: {
+        handler: async () => {
+          const result = await this.apply('ubus apply');
+          const current = await this.status();
+
+          if (!result.ok) throw new UbusError('UNKNOWN_ERROR', 'apply failed; the previous rules stay in place', { data: current });
+
+          return current;
+        },
+      },
+      set: {
+        args: { protocol: 'string', enabled: 'boolean', family: 'string', hosts: 'array' } as const,
+        handler: async (req: { args: Table }) => {
+          let args;
+
+          try {
+            args = parseSetArgs(req.args as Record<string, unknown>);
+          } catch (e) {
+            if (!(e instanceof InvalidArgument)) throw e;
+            this.platform.err(`vpn-passthrough: ubus set refused: ${e.message}`);
+            throw new UbusError('INVALID_ARGUMENT', e.message, { data: { error: e.message } });
+          }
+
+          const written = await writeProtocol(this.platform, this.options.paths, this.ubus, args);
+
+          if (hasErrors(written)) {
+            const message = written.filter((d) => d.severity === 'error').map(formatDiagnostic).join('; ');
+
+            throw new UbusError('INVALID_ARGUMENT', message, { data: asTable({ error: message, diagnostics: written }) });
+          }
+          await this.apply(`ubus set ${args.protocol}`);
+
+          return this.status();
+        },
+      },
+    };
+  }
+
+  /** Session events while someone watches: subscribers, or a recent `sessions` call. */
+  private async pollSessions(): Promise<void> {
+    const watching = this.object?.hasSubscribers || performance.now() - this.lastSessionsCall < (this.options.watchSeconds ?? 60) * 1000;
+
+    if (!watching || !this.ubus?.connected) {
+      this.previous = null;
+
+      return;
+    }
+
+    const now = (await sessions(this.platform, this.options.paths, { netifd: this.netifd })).sessions;
+
+    if (this.previous) {
+      const { appeared, ended } = diffSessions(this.previous, now);
+
+      for (const [action, list] of [['appeared', appeared], ['ended', ended]] as const) {
+        for (const session of list) {
+          const data = asTable({ action, ...session });
+
+          await this.ubus.send('vpn-passthrough.session', data).catch(() => undefined);
+          await this.object?.notify('session', data, { reply: false }).catch(() => undefined);
+        }
+      }
+    }
+    this.previous = now;
+  }
+
+  private async connectUbus(): Promise<boolean> {
+    try {
+      const ubus = await connect({
+        connect: (path) => this.platform.connect(path),
+        path: this.options.socket,
+        onEvent: (event) => {
+          if (event.type === 'disconnected') this.platform.err(`vpn-passthrough: lost ubus (${event.error.message}); reconnecting`);
+          if (event.type === 'connected') this.log(`vpn-passthrough: connected to ubus (client id ${event.id.toString(16)})`);
+          if (event.type === 'handler-failed') this.platform.err(`vpn-passthrough: ${event.where}: ${errorMessage(event.error)}`);
+        },
+      });
+
+      this.ubus = ubus;
+      this.object = await ubus.publish(OBJECT, this.methods());
+      this.log(`vpn-passthrough: published ubus object ${OBJECT} on ${this.options.socket}`);
+
+      return true;
+    } catch (e) {
+      this.ubus?.close();
+      this.ubus = null;
+      this.object = null;
+      this.platform.err(`vpn-passthrough: ubus at ${this.options.socket} unavailable (${errorMessage(e)}); retrying`);
+
+      return false;
+    }
+  }
+
+  /** Connects to ubus until it works; ubus's own client reconnects after that. */
+  private retryUbus(): void {
+    this.retry = setTimeout(async () => {
+      this.retry = undefined;
+      if (this.stopping) return;
+      if (await this.connectUbus()) await this.apply('ubus connected');
+      else this.retryUbus();
+    }, this.options.retryMs ?? 5000);
+  }
+
+  /** Resolves with the exit status once SIGTERM (or SIGINT) arrives. */
+  async run(): Promise<number> {
+    this.log(`vpn-passthrough ${VERSION}: daemon starting (config ${this.options.paths.confdir})`);
+
+    const connected = await this.connectUbus();
+
+    await this.apply('start');
+    if (!connected) this.retryUbus();
+
+    // The interval also keeps the event loop alive when ubus is away.
+    this.poller = setInterval(() => void this.pollSessions().catch((e: unknown) => this.platform.err(`vpn-passthrough: sessions: ${errorMessage(e)}`)), (this.options.pollSeconds ?? 10) * 1000);
+
+    const unhup = this.platform.onSignal('SIGHUP', () => void this.apply('SIGHUP'));
+
+    return new Promise((resolve) => {
+      const stop = async (signal: string) => {
+        if (this.stopping) return;
+        this.stopping = true;
+        this.log(`vpn-passthrough: ${signal}: stopping (the rules stay loaded until the service is stopped)`);
+        unhup();
+        clearTimeout(this.retry);
+        clearInterval(this.poller);
+        await this.queue;
+        this.ubus?.close();
+        resolve(0);
+      };
+
+      this.platform.onSignal('SIGTERM', () => void stop('SIGTERM'));
+      this.platform.onSignal('SIGINT', () => void stop('SIGINT'));
+    });
+  }
+}
