@@ -14,7 +14,7 @@ import * as assert from 'uvu/assert';
 import { nodePlatform } from '../../firmware/platform/node.ts';
 import { connect, type UbusClient } from '../../firmware/ubus/client.ts';
 import { UbusError } from '../../firmware/ubus/errors.ts';
-import { toTable } from '../../firmware/ubus/value.ts';
+import { toTable, type Table } from '../../firmware/ubus/value.ts';
 import { CLI, runCli } from '../lib/cli.ts';
 import { fw4Ruleset, OWN, SHARED } from '../lib/fixtures.ts';
 import { Netns } from '../lib/netns.ts';
@@ -85,14 +85,16 @@ test('set writes UCI, applies at once, returns the new status and sends an event
   assert.is(applied().length, before + 1);
 });
 
-for (const [args, message] of [
+const invalid: [Table, RegExp][] = [
   [{ protocol: 'sstp', enabled: true }, /^protocol: "sstp" is not one of pptp, l2tp, ipsec$/],
   [{ protocol: 'pptp', family: 'ipv5' }, /^family: "ipv5" is not one of any, ipv4, ipv6$/],
-  [{ protocol: 'pptp', hosts: ['192.168.1.999' as string] }, /^hosts: "192.168.1.999" is not an IPv4\/IPv6 address/],
+  [{ protocol: 'pptp', hosts: ['192.168.1.999'] }, /^hosts: "192.168.1.999" is not an IPv4\/IPv6 address/],
   [{ protocol: 'pptp', enabled: 'yes' }, /^enabled: "yes" is not a boolean$/],
   [{ protocol: 'pptp' }, /^nothing to set/],
   [{ protocol: 'pptp', enable: true }, /^enable: unknown argument/],
-] as const) {
+];
+
+for (const [args, message] of invalid) {
   test(`set ${JSON.stringify(args)}: INVALID_ARGUMENT naming the field and value, nothing changed`, async () => {
     const file = readFileSync(join(confdir, 'vpn-passthrough'), 'utf8');
 
