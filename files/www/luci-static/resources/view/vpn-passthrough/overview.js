@@ -58,7 +58,16 @@ const DIAGNOSTICS = {
 	no_outside_devices: () => _('The outside zones have no devices: nothing is passed through or blocked.'),
 	pptp_helper_missing: () => _('The PPTP helper is missing: install kmod-nf-nathelper-extra. Until then only one inside client can use a given PPTP server.'),
 	nft_check_failed: (d) => _('nftables rejected the rules; the previous rules stay in place: %s').format(d.message),
-	nft_failed: (d) => _('nftables failed to load the rules; the previous rules stay in place: %s').format(d.message)
+	nft_failed: (d) => _('nftables failed to load the rules; the previous rules stay in place: %s').format(d.message),
+	statedir_unwritable: (d) => _('The state directory cannot be written: %s').format(d.message),
+	config_write_failed: (d) => _('The configuration could not be saved: %s').format(d.message),
+	uci_write_failed: (d) => _('The configuration could not be saved: %s').format(d.message),
+	offload_needs_conntrack: () => _('Flow offloading is on: established flows of a disabled protocol keep passing until they go idle. Install the conntrack package so they are cut at once.'),
+	conntrack_unavailable: () => _('The connection tracking table cannot be read: install the conntrack package.'),
+	esp_collision: () => _('Several inside hosts send raw ESP to this IPsec server: through NAT only one of them can work. Make the VPN clients use NAT-T (UDP 4500).'),
+	pptp_no_helper: () => _('PPTP passes without the conntrack helper: only one inside client can use this server at a time. Install kmod-nf-nathelper-extra and apply again.'),
+	pptp_no_gre: () => _('This PPTP control connection carries no GRE: the call did not start, or GRE is blocked (clients report error 619).'),
+	protocol_dropped: () => _('Traffic of this protocol was dropped since the last apply: it is switched off, or restricted to some families or hosts.')
 };
 
 function diagnosticText(d) {
