@@ -16,6 +16,10 @@ NEEDED="
 /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so:libcharon-extra-plugins
 /usr/sbin/xl2tpd:xl2tpd
 /usr/bin/unshare:util-linux
+/usr/bin/mount:mount
+/usr/sbin/sysctl:procps
+/usr/bin/ping:iputils-ping
+/usr/bin/python3:python3
 /bin/busybox:busybox-static
 "
 
