@@ -46,6 +46,9 @@ export interface Plan {
   pptpHelper: boolean;
   /** Remember which inside host sends raw ESP to which server (sessions). */
   recordEsp: boolean;
+  /** Something can be dropped, so established packets must be classified
+   * too; when everything passes only new connections are (for the counters). */
+  classifyEstablished: boolean;
   protocols: ProtocolPlan[];
 }
 
@@ -85,6 +88,8 @@ export function plan(config: Config, devices: Devices, helper: HelperState): { p
   if (config.enabled && devices.inside.length === 0) diagnostics.push(error('no_inside_devices', 'the inside zones have no devices: nothing to pass through', 'vpn-passthrough.globals.lan_zone', config.lanZones.join(' ')));
   if (config.enabled && devices.outside.length === 0) diagnostics.push(error('no_outside_devices', 'the outside zones have no devices: nothing to pass through', 'vpn-passthrough.globals.wan_zone', config.wanZones.join(' ')));
 
+  const protocols = PROTOCOLS.map((name) => protocolPlan(name, config));
+
   return {
     plan: {
       table: config.enabled,
@@ -92,7 +97,8 @@ export function plan(config: Config, devices: Devices, helper: HelperState): { p
       devices,
       pptpHelper: wantsHelper && helper !== 'missing',
       recordEsp: config.protocols.ipsec.enabled && config.protocols.ipsec.family !== 'ipv6',
-      protocols: PROTOCOLS.map((name) => protocolPlan(name, config)),
+      classifyEstablished: protocols.some((p) => p.drops),
+      protocols,
     },
     diagnostics,
   };

@@ -1,12 +1,18 @@
 // Plan → the nft script that replaces our table in one transaction. Pure
-// text: `vpn-passthrough render` prints it, apply hands it to `nft -f -`.
+// text: `vpn-passthrough render` prints it, apply hands it to `nft -f`.
 //
-// Shape of the table (every hook costs established non-VPN traffic one rule):
-//   forward (filter - 1): one vmap classifies by conntrack direction, IP
-//     protocol and the server's port (dport going out, sport on replies)
-//     and jumps to the protocol's chain; anything else falls through.
-//   <proto>_traffic: splits inside→outside packets (original direction) from their
-//     replies; PPTP's GRE, a conntrack expectation, is split by device.
+// Shape of the table (in every hook, established non-VPN traffic costs one rule):
+//   forward (filter - 1): one vmap classifies by IP protocol and the
+//     server's port (the destination port going out, the source port of
+//     replies) and jumps to the protocol's chain; anything else falls
+//     through. When every protocol passes, only new connections are
+//     classified (to count them), so established traffic pays one
+//     conntrack-state compare; once something can be dropped, every packet
+//     is classified, established and untracked ones too.
+//   <proto>_traffic: splits inside→outside packets of sessions inside hosts
+//     start from their replies, by device and conntrack direction; PPTP's
+//     GRE (a conntrack expectation) by device; packets conntrack refused
+//     (e.g. IPv6 AH with no next header) count as going out.
 //   <proto>_out / _in: family and host filters; <proto>_drop counts, logs.
 //   pptp_helper (prerouting, mangle) / pptp_helper_local (output, mangle):
 //     attach the pptp helper to new TCP 1723 connections, after conntrack
@@ -32,18 +38,18 @@ function classifier(plan: Plan): string[] {
   for (const p of plan.protocols) {
     const { tcp, udp, ip } = MATCHES[p.name];
 
+    // The server's port is the destination going out and the source of
+    // replies; the protocol chain tells the two apart by direction.
     for (const [proto, ports] of [['tcp', tcp], ['udp', udp]] as const) {
-      for (const port of ports) {
-        entries.push(`original . ${proto} . ${port} . ${any} : jump ${p.name}_traffic`, `reply . ${proto} . ${any} . ${port} : jump ${p.name}_traffic`);
-      }
+      for (const port of ports) entries.push(`${proto} . ${port} . ${any} : jump ${p.name}_traffic`, `${proto} . ${any} . ${port} : jump ${p.name}_traffic`);
     }
-    for (const proto of ip) entries.push(`original . ${proto} . ${any} . ${any} : jump ${p.name}_traffic`, `reply . ${proto} . ${any} . ${any} : jump ${p.name}_traffic`);
+    for (const proto of ip) entries.push(`${proto} . ${any} . ${any} : jump ${p.name}_traffic`);
   }
 
   return [
     '\tchain forward {',
     '\t\ttype filter hook forward priority filter - 1; policy accept;',
-    '\t\tct direction . meta l4proto . th dport . th sport vmap {',
+    `\t\t${plan.classifyEstablished ? '' : 'ct state new '}meta l4proto . th dport . th sport vmap {`,
     ...entries.map((e, i) => `\t\t\t${e}${i < entries.length - 1 ? ',' : ''}`),
     '\t\t}',
     '\t}',
@@ -70,7 +76,9 @@ function protocolChains(p: ProtocolPlan, plan: Plan): string[] {
     // the NAT and the loser leaves no conntrack entry (see sessions).
     lines.push('\t\tiifname @inside oifname @outside meta l4proto esp update @esp_senders { ip saddr . ip daddr }');
   }
-  lines.push(`\t\tiifname @inside oifname @outside ct direction original ${out}`, `\t\tiifname @outside oifname @inside ct direction reply ${back}`, '\t}', '');
+  lines.push(`\t\tiifname @inside oifname @outside ct direction original ${out}`, `\t\tiifname @outside oifname @inside ct direction reply ${back}`);
+  if (p.outbound !== 'pass') lines.push(`\t\tiifname @inside oifname @outside ct state invalid,untracked ${out}`);
+  lines.push('\t}', '');
 
   const familyRule = p.dropFamily ? [`\t\tmeta nfproto ${p.dropFamily} goto ${name}_drop`] : [];
 
@@ -116,6 +124,7 @@ function hostSets(p: ProtocolPlan): string[] {
 function helperChains(plan: Plan): string[] {
   if (!plan.pptpHelper) return [];
 
+  // Cheapest test first: most packets are not TCP to port 1723.
   const attach = 'tcp dport 1723 meta nfproto ipv4 ct state new ct helper set "pptp"';
 
   return [
@@ -123,7 +132,7 @@ function helperChains(plan: Plan): string[] {
     '',
     '\tchain pptp_helper {',
     '\t\ttype filter hook prerouting priority mangle; policy accept;',
-    `\t\tiifname @inside ${attach}`,
+    `\t\t${attach.replace('tcp dport 1723 ', 'tcp dport 1723 iifname @inside ')}`,
     '\t}',
     '',
     '\tchain pptp_helper_local {',

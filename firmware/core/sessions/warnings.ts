@@ -48,7 +48,11 @@ const NAME: Record<ProtocolName, string> = { pptp: 'PPTP', l2tp: 'L2TP', ipsec: 
 function espCollisions(sessions: readonly Session[], senders: readonly EspSender[]): Diagnostic[] {
   const byServer = new Map<string, string[]>();
 
-  for (const { inside, outside } of senders) {
+  // Our rules record raw ESP senders as their connections start; the one
+  // that got through also stands in the conntrack table.
+  const esp = sessions.filter((s) => s.transport === 'esp').map((s) => ({ inside: s.inside, outside: s.outside }));
+
+  for (const { inside, outside } of [...senders, ...esp]) {
     const hosts = byServer.get(outside) ?? [];
 
     if (!hosts.includes(inside)) hosts.push(inside);
