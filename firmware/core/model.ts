@@ -22,7 +22,9 @@ export interface ProtocolStatus {
   family: Family;
   /** Allowed inside hosts; empty = every inside host. */
   hosts: string[];
-  /** Packets we let through / dropped since the last apply (kernel counters). */
+  /** Since the last apply (kernel counters): connections let through
+   * (packets = connections, bytes = their first packets' bytes), and
+   * packets dropped. */
   passed: Counter;
   dropped: Counter;
 }

@@ -13,7 +13,8 @@
 //     start from their replies, by device and conntrack direction; PPTP's
 //     GRE (a conntrack expectation) by device; packets conntrack refused
 //     (e.g. IPv6 AH with no next header) count as going out.
-//   <proto>_out / _in: family and host filters; <proto>_drop counts, logs.
+//   <proto>_out / _in: family and host filters; <proto>_drop counts (packets)
+//     and logs; <proto>_pass counts (connections).
 //   pptp_helper (prerouting, mangle) / pptp_helper_local (output, mangle):
 //     attach the pptp helper to new TCP 1723 connections, after conntrack
 //     (-200) and before it confirms them, for inside hosts and the router.
@@ -59,7 +60,7 @@ function classifier(plan: Plan): string[] {
 
 /** The statement that ends a packet's way through one direction. */
 function verdict(p: ProtocolPlan, v: 'pass' | 'drop' | 'filter', chain: string): string {
-  return v === 'pass' ? `counter name ${quote(`${p.name}_pass`)} accept` : v === 'drop' ? `goto ${p.name}_drop` : `goto ${chain}`;
+  return v === 'pass' ? `goto ${p.name}_pass` : v === 'drop' ? `goto ${p.name}_drop` : `goto ${chain}`;
 }
 
 function protocolChains(p: ProtocolPlan, plan: Plan): string[] {
@@ -87,11 +88,13 @@ function protocolChains(p: ProtocolPlan, plan: Plan): string[] {
     if (p.hosts) {
       lines.push(...hostRules(name, p.hosts), `\t\tgoto ${name}_drop`);
     } else {
-      lines.push(`\t\tcounter name ${quote(`${name}_pass`)} accept`);
+      lines.push(`\t\tgoto ${name}_pass`);
     }
     lines.push('\t}', '');
   }
-  if (p.inbound === 'filter') lines.push(`\tchain ${name}_in {`, ...familyRule, `\t\tcounter name ${quote(`${name}_pass`)} accept`, '\t}', '');
+  if (p.inbound === 'filter') lines.push(`\tchain ${name}_in {`, ...familyRule, `\t\tgoto ${name}_pass`, '\t}', '');
+  // What passes is counted in connections: their first packets.
+  if (p.outbound !== 'drop') lines.push(`\tchain ${name}_pass {`, `\t\tct state new counter name ${quote(`${name}_pass`)}`, '\t}', '');
   if (p.drops) {
     lines.push(`\tchain ${name}_drop {`);
     if (plan.log) lines.push(`\t\tlimit rate 10/minute burst 5 packets log prefix ${quote(`vpn-passthrough: drop ${name}: `)} level info`);
@@ -102,7 +105,7 @@ function protocolChains(p: ProtocolPlan, plan: Plan): string[] {
 }
 
 function hostRules(name: string, hosts: HostSets): string[] {
-  const pass = `counter name ${quote(`${name}_pass`)} accept`;
+  const pass = `goto ${name}_pass`;
 
   return [
     ...(hosts.ipv4.length ? [`\t\tip saddr @${name}_hosts4 ${pass}`] : []),

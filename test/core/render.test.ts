@@ -47,7 +47,7 @@ for (const name of readdirSync(CASES).sort()) {
 }
 
 test('the default config renders short enough to read at a glance', () => {
-  assert.ok(renderCase(join(CASES, 'default')).nft.split('\n').length <= 70);
+  assert.ok(renderCase(join(CASES, "default")).nft.split("\n").length <= 80);
 });
 
 test.run();

@@ -161,7 +161,7 @@ return view.extend({
 				E('td', { 'class': 'td' }, p.enabled ? _('passes') : _('blocked')),
 				E('td', { 'class': 'td' }, { any: _('IPv4 and IPv6'), ipv4: _('IPv4 only'), ipv6: _('IPv6 only') }[p.family] || '-'),
 				E('td', { 'class': 'td' }, (p.hosts && p.hosts.length) ? p.hosts.join(', ') : _('all inside hosts')),
-				E('td', { 'class': 'td' }, formatCounter(p.passed)),
+				E('td', { 'class': 'td' }, p.passed ? _('%d connections').format(p.passed.packets) : '-'),
 				E('td', { 'class': 'td' }, formatCounter(p.dropped)),
 				E('td', { 'class': 'td' }, E('button', {
 					'class': p.enabled ? 'cbi-button cbi-button-negative' : 'cbi-button cbi-button-positive',
@@ -181,7 +181,7 @@ return view.extend({
 			]),
 			renderDiagnostics(last && !last.ok ? last.diagnostics : []),
 			renderDiagnostics(st.diagnostics),
-			table([ _('Protocol'), _('State'), _('IP family'), _('Allowed hosts'), _('Passed'), _('Blocked'), '' ], rows, '')
+			table([ _('Protocol'), _('State'), _('IP family'), _('Allowed hosts'), _('Passed (connections)'), _('Blocked (packets)'), '' ], rows, '')
 		]);
 	},
 
