@@ -15,7 +15,7 @@ import { nodePlatform } from '../../firmware/platform/node.ts';
 import { connect, type UbusClient } from '../../firmware/ubus/client.ts';
 import { UbusError } from '../../firmware/ubus/errors.ts';
 import { toTable, type Table } from '../../firmware/ubus/value.ts';
-import { CLI, runCli } from '../lib/cli.ts';
+import { COMMAND, runCli } from '../lib/cli.ts';
 import { fw4Ruleset, OWN, SHARED } from '../lib/fixtures.ts';
 import { Netns } from '../lib/netns.ts';
 import { Broker } from '../lib/ubusd-broker.ts';
@@ -46,7 +46,7 @@ const chain = (name: string) => ns.nft(['list', 'chain', 'inet', 'vpn_passthroug
 
 test.before(async () => {
   await broker.start();
-  daemon = spawn('ip', ['netns', 'exec', ns.name, process.execPath, CLI, 'daemon', '--socket', socket, ...flags], { stdio: ['ignore', 'pipe', 'pipe'] });
+  daemon = spawn('ip', ['netns', 'exec', ns.name, ...COMMAND, 'daemon', '--socket', socket, ...flags], { stdio: ['ignore', 'pipe', 'pipe'] });
   daemon.stdout!.on('data', (d) => (log += d));
   daemon.stderr!.on('data', (d) => (log += d));
   exit = new Promise((resolve) => daemon.on('exit', (code) => resolve(code)));
@@ -113,7 +113,7 @@ for (const [args, message] of invalid) {
 /** The command, run without blocking this process (the broker lives here). */
 function runAsync(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn('ip', ['netns', 'exec', ns.name, process.execPath, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('ip', ['netns', 'exec', ns.name, ...COMMAND, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
 

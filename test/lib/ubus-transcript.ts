@@ -14,9 +14,11 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { SHARED } from './fixtures.ts';
+
 import type { Rng } from './prng.ts';
 
-export const FIXTURES = '/work/shared/fixtures/ubus';
+export const FIXTURES = join(SHARED, 'ubus');
 
 export type Dir = 'S>C' | 'C>S';
 
