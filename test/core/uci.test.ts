@@ -1,16 +1,14 @@
 // The UCI parser and writer against what the real libuci did with the same
 // files (../shared/fixtures/uci: `uci export` outputs).
 
-import { readFileSync } from 'node:fs';
-
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
 import { formatUci } from '../../firmware/core/uci/format.ts';
 import { parseUci, UciSyntaxError } from '../../firmware/core/uci/parse.ts';
+import { shared } from '../lib/fixtures.ts';
 
-const FIX = '../shared/fixtures/uci';
-const read = (path: string) => readFileSync(`${FIX}/${path}`, 'utf8');
+const read = (path: string) => shared(`uci/${path}`);
 
 for (const name of ['basic', 'quoting', 'firewall']) {
   test(`${name}: parse then export equals libuci's \`uci export ${name}\``, () => {
