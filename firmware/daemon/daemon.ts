@@ -88,8 +88,12 @@ export class Daemon {
       sessions: {
         handler: async () => {
           this.lastSessionsCall = performance.now();
+          const report = await sessions(this.platform, this.options.paths, { netifd: this.netifd });
 
-          return asTable(await sessions(this.platform, this.options.paths, { netifd: this.netifd }));
+          // A new watcher has seen these: events start from here.
+          this.previous ??= report.sessions;
+
+          return asTable(report);
         },
       },
       apply: {

@@ -38,6 +38,9 @@ copyFileSync(join(SHARED, 'fw4/upstream-default.firewall.uci'), join(confdir, 'f
 copyFileSync(join(OWN, 'network'), join(confdir, 'network'));
 writeFileSync(join(confdir, 'vpn-passthrough'), shipped);
 ns.exec(['ip', 'link', 'add', 'br-lan', 'type', 'bridge']);
+// The sessions' inside is what routes to the inside devices.
+ns.exec(['ip', 'addr', 'add', '192.168.1.1/24', 'dev', 'br-lan']);
+ns.exec(['ip', 'link', 'set', 'br-lan', 'up']);
 ns.exec(['ip', 'link', 'add', 'eth1', 'type', 'veth', 'peer', 'name', 'eth1-peer']);
 ns.nft(['-f', fw4Ruleset('upstream-default')]);
 
@@ -46,7 +49,7 @@ const chain = (name: string) => ns.nft(['list', 'chain', 'inet', 'vpn_passthroug
 
 test.before(async () => {
   await broker.start();
-  daemon = spawn('ip', ['netns', 'exec', ns.name, ...COMMAND, 'daemon', '--socket', socket, ...flags], { stdio: ['ignore', 'pipe', 'pipe'] });
+  daemon = spawn('ip', ['netns', 'exec', ns.name, ...COMMAND, 'daemon', '--socket', socket, '--poll', '1', ...flags], { stdio: ['ignore', 'pipe', 'pipe'] });
   daemon.stdout!.on('data', (d) => (log += d));
   daemon.stderr!.on('data', (d) => (log += d));
   exit = new Promise((resolve) => daemon.on('exit', (code) => resolve(code)));
@@ -143,6 +146,36 @@ test('sessions answers with a report', async () => {
 
   assert.equal(report.sessions, []);
   assert.ok(Array.isArray(report.warnings));
+});
+
+test('while someone asks for sessions, appearing and ending ones are sent as events', async () => {
+  const events = () => broker.events.filter((e) => e.name === 'vpn-passthrough.session');
+  const entry = ['-p', 'udp', '-s', '192.168.1.20', '-d', '10.0.2.2', '--sport', '4500', '--dport', '4500'];
+
+  await client.call('vpn-passthrough', 'sessions');
+  ns.exec(['conntrack', '-I', ...entry, '--src-nat', '10.0.2.15', '-t', '120']);
+  const appeared = await broker.until(() => events().find((e) => e.data.action === 'appeared'), 10_000, 'an appeared event');
+
+  assert.equal([appeared.data.protocol, appeared.data.transport, appeared.data.inside, appeared.data.outside], ['ipsec', 'nat-t', '192.168.1.20', '10.0.2.2']);
+  ns.exec(['conntrack', '-D', ...entry]);
+  const ended = await broker.until(() => events().find((e) => e.data.action === 'ended'), 10_000, 'an ended event');
+
+  assert.is(ended.data.inside, '192.168.1.20');
+});
+
+test("one-shot commands take the zones' devices from netifd over ubus when it is there", async () => {
+  // netifd's reply, as `ubus call network.interface dump` gives it: a PPPoE wan's live device.
+  const netifd = await connect({ connect: (path) => nodePlatform([]).connect(path), path: socket });
+
+  await netifd.publish('network.interface', { dump: { handler: () => ({ interface: [{ interface: 'wan', up: true, device: 'eth1', l3_device: 'pppoe-wan' }] }) } });
+  try {
+    const r = await runAsync(['render', '--socket', socket, ...flags]);
+
+    assert.is(r.status, 0, r.stderr);
+    assert.match(r.stdout, /set outside \{ type ifname; elements = \{ "eth1", "pppoe-wan" \}; \}/);
+  } finally {
+    netifd.close();
+  }
 });
 
 test('SIGHUP re-applies (the init script reload)', async () => {

@@ -2,6 +2,7 @@ import { MATCHES, type Plan, type ProtocolPlan } from '../../core/plan.ts';
 import { apply, type ApplyResult } from '../../engine/engine.ts';
 import type { Command } from '../command.ts';
 import { printDiagnostics } from '../output.ts';
+import { netifd } from '../netifd.ts';
 import { paths } from '../paths.ts';
 
 const HELPER: Record<string, string> = { loaded: 'module loaded', builtin: 'built into the kernel', missing: 'MISSING', unknown: 'state unknown' };
@@ -37,9 +38,9 @@ export function report(result: ApplyResult, out: (line: string) => void): void {
 
 export const applyCommand: Command = {
   summary: 'apply /etc/config/vpn-passthrough to the kernel',
-  usage: 'apply [--confdir DIR]',
+  usage: 'apply [--confdir DIR] [--socket PATH]',
   async run(platform, args) {
-    const result = await apply(platform, paths(args));
+    const result = await apply(platform, paths(args), { netifd: netifd(platform, args) });
 
     printDiagnostics(platform, result.diagnostics);
     report(result, (line) => platform.out(line));

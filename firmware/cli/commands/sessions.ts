@@ -4,6 +4,7 @@ import { sessions } from '../../engine/sessions.ts';
 import { flagValue } from '../args.ts';
 import type { Command } from '../command.ts';
 import { bytes, printJson, table } from '../output.ts';
+import { netifd } from '../netifd.ts';
 import { paths } from '../paths.ts';
 
 const endpoint = (address: string, port: number | null) => (port === null ? address : address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`);
@@ -45,7 +46,7 @@ export const sessionsCommand: Command = {
     let report: SessionsReport;
 
     try {
-      report = await sessions(platform, paths(args), file === '' ? {} : { conntrack: file });
+      report = await sessions(platform, paths(args), file === '' ? { netifd: netifd(platform, args) } : { conntrack: file });
     } catch (e) {
       platform.err(`vpn-passthrough sessions: cannot read the conntrack table: ${e instanceof Error ? e.message : String(e)}`);
 

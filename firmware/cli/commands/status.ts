@@ -3,6 +3,7 @@ import { PROTOCOLS, type Status } from '../../core/model.ts';
 import { status } from '../../engine/engine.ts';
 import type { Command } from '../command.ts';
 import { bytes, printJson, table } from '../output.ts';
+import { netifd } from '../netifd.ts';
 import { paths } from '../paths.ts';
 
 const HELPER = { loaded: 'loaded', builtin: 'built into the kernel', missing: 'MISSING: install kmod-nf-nathelper-extra', unknown: 'not checked yet (PPTP has not been applied)' };
@@ -36,7 +37,7 @@ export const statusCommand: Command = {
   summary: 'show what passes, counters, the helper and the last apply',
   usage: 'status [--json] [--confdir DIR]',
   async run(platform, args) {
-    const s = await status(platform, paths(args));
+    const s = await status(platform, paths(args), netifd(platform, args));
 
     if (args.flags.has('json')) printJson(platform, s);
     else for (const line of statusLines(s)) platform.out(line);

@@ -9,6 +9,7 @@ import { UbusError } from '../../ubus/errors.ts';
 import { flagValue, UsageError, type Args } from '../args.ts';
 import type { Command } from '../command.ts';
 import { printDiagnostics } from '../output.ts';
+import { netifd } from '../netifd.ts';
 import { paths } from '../paths.ts';
 import { report } from './apply.ts';
 
@@ -76,7 +77,7 @@ function toggle(enabled: boolean): Command {
       }
       platform.out(`vpn-passthrough: ${protocol} ${enabled ? 'enabled' : 'disabled'} in ${p.confdir}/vpn-passthrough`);
 
-      const result = await apply(platform, p);
+      const result = await apply(platform, p, { netifd: netifd(platform, args) });
 
       printDiagnostics(platform, result.diagnostics);
       report(result, (line) => platform.out(line));
