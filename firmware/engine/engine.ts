@@ -180,9 +180,12 @@ export async function apply(platform: Platform, paths: Paths, options: ApplyOpti
   const loaded = await loadInputs(platform, paths, options.netifd);
   const diagnostics = [...loaded.diagnostics];
   const pptp = loaded.config.protocols.pptp;
-  const known = options.helper === 'loaded' || options.helper === 'builtin' ? options.helper : undefined;
+  const last = await recorded(platform, paths);
+  // A helper built into the kernel stays there: trust what was found before
+  // (a loaded module is checked again, it can be unloaded).
+  const known = options.helper === 'loaded' || options.helper === 'builtin' ? options.helper : last?.helper === 'builtin' ? 'builtin' : undefined;
   // Probe (and load) the helper only when PPTP needs it; otherwise keep what was last known.
-  const helper: HelperState = loaded.config.enabled && pptp.enabled && pptp.family !== 'ipv6' ? (known ?? (await pptpHelperState(platform))) : ((await recorded(platform, paths))?.helper ?? options.helper ?? 'unknown');
+  const helper: HelperState = loaded.config.enabled && pptp.enabled && pptp.family !== 'ipv6' ? (known ?? (await pptpHelperState(platform))) : (last?.helper ?? options.helper ?? 'unknown');
   const result: ApplyResult = { ok: false, unchanged: false, diagnostics, duration_ms: 0, helper };
 
   if (!hasErrors(diagnostics)) {
