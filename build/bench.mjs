@@ -129,11 +129,13 @@ async function applyLatency(dir) {
 
 function forwarding() {
   console.log('\n2. forwarding: iperf3 TCP c1 -> server through the namespace router (fw4 upstream-default, masquerade)');
-  const r = json([process.execPath, join(OUT, 'iperf.mjs'), String(process.env.BENCH_IPERF_ROUNDS ?? 3), String(process.env.BENCH_IPERF_SECONDS ?? 3)]);
-  const [w, wo] = [median(r.with), median(r.without)];
+  const r = json([process.execPath, join(OUT, 'iperf.mjs'), String(process.env.BENCH_IPERF_ROUNDS ?? 8), String(process.env.BENCH_IPERF_SECONDS ?? 2)]);
+  const [w, wo, off] = [median(r.with), median(r.without), median(r.oneOff)];
   const gbit = (x) => `${(x / 1e9).toFixed(2)} Gbit/s`;
 
-  console.log(`   with our table ${gbit(w)} vs without ${gbit(wo)} = ${(w / wo).toFixed(3)}  [target >= 0.99]  (samples with: ${r.with.map(gbit).join(', ')}; without: ${r.without.map(gbit).join(', ')})`);
+  console.log(`   with our table (default: all pass) ${gbit(w)} vs without ${gbit(wo)} = ${(w / wo).toFixed(3)}  [target >= 0.99]`);
+  console.log(`   for information, with L2TP off (every packet classified): ${gbit(off)} = ${(off / wo).toFixed(3)}`);
+  console.log(`   samples without: ${r.without.map(gbit).join(', ')}; with: ${r.with.map(gbit).join(', ')}; L2TP off: ${r.oneOff.map(gbit).join(', ')}`);
 }
 
 function sessions(dir) {
