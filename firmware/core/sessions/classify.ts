@@ -116,23 +116,37 @@ function number(b: Uint8Array, p: number, end: number): number {
   return q > p && (q === end || b[q] === SPACE) ? n : -1;
 }
 
-/** Walks the key=value words from p: the original direction's dport (the
- * first dport=, -1 if none) and the position of the reply's src= (the
- * second src=, -1 if none: the line is cut short). */
-function tuples(b: Uint8Array, p: number, end: number): { dport: number; reply: number } {
-  let dport = -1;
+/** The original direction's destination port: the first dport= after the
+ * first src= (-1 if there is none before the line ends). */
+function originalDport(b: Uint8Array, p: number, end: number): number {
   let srcs = 0;
 
   for (let q = b.indexOf(EQ, p); q >= 0 && q < end; q = b.indexOf(EQ, q + 1)) {
     // "src=": c(99) r(114) s(115) preceded by a space; "dport=": t(116) r o p d(100)
     if (b[q - 1] === 99 && b[q - 2] === 114 && b[q - 3] === 115 && b[q - 4] === SPACE) {
-      if (++srcs === 2) return { dport, reply: q };
-    } else if (dport < 0 && srcs === 1 && b[q - 1] === 116 && b[q - 5] === 100 && b[q - 4] === 112) {
-      dport = number(b, q + 1, end);
+      if (++srcs === 2) return -1;
+    } else if (srcs === 1 && b[q - 1] === 116 && b[q - 5] === 100 && b[q - 4] === 112) {
+      return number(b, q + 1, end);
     }
   }
 
-  return { dport, reply: -1 };
+  return -1;
+}
+
+/** The line carries the reply tuple (its src= and the dst= after it): it
+ * was not cut short. For the rare protocols triage does not look into. */
+function hasReply(b: Uint8Array, p: number, end: number): boolean {
+  let srcs = 0;
+
+  for (let q = b.indexOf(EQ, p); q >= 0 && q < end; q = b.indexOf(EQ, q + 1)) {
+    if (b[q - 1] === 99 && b[q - 2] === 114 && b[q - 3] === 115 && b[q - 4] === SPACE && ++srcs === 2) {
+      const dst = b.indexOf(EQ, q + 1);
+
+      return dst >= 0 && dst < end;
+    }
+  }
+
+  return false;
 }
 
 /** Where the l4 protocol number is in procfs's and conntrack's own layout
@@ -170,20 +184,19 @@ export function triage(b: Uint8Array, start: number, end: number): 'vpn' | 'othe
   p = nextToken(b, p, end);
   if (proto < 0 || p < 0 || number(b, p, end) < 0) return 'malformed';
 
-  const { dport, reply } = tuples(b, p, end);
-
-  const after = reply < 0 ? -1 : b.indexOf(EQ, reply + 1);
-
-  // The reply tuple needs its dst= too (indexOf does not stop at the line's end).
-  if (after < 0 || after >= end) return 'malformed';
+  // Most of a table is other traffic: decide on the original port alone. A
+  // possible VPN line is parsed in full, which rejects one cut short.
   switch (proto) {
-    case 6: case 17:
+    case 6: case 17: {
+      const dport = originalDport(b, p, end);
+
       if (dport < 0) return 'malformed';
       if (proto === 6) return dport === 1723 ? 'vpn' : 'other';
 
       return dport === 500 || dport === 4500 || dport === 1701 ? 'vpn' : 'other';
+    }
     case 47: case 50: case 51: return 'vpn';
-    default: return 'other';
+    default: return hasReply(b, p, end) ? 'other' : 'malformed';
   }
 }
 
