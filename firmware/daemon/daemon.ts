@@ -16,7 +16,7 @@ import { connect, type PublishedObject, type UbusClient } from '../ubus/client.t
 import { UbusError } from '../ubus/errors.ts';
 import type { Table } from '../ubus/value.ts';
 import { VERSION } from '../version.ts';
-import { report } from '../cli/commands/apply.ts';
+import { report } from '../cli/report.ts';
 import { InvalidArgument, parseSetArgs } from './args.ts';
 import { writeProtocol } from './uci.ts';
 

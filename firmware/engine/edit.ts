@@ -8,7 +8,7 @@ import type { Family, ProtocolName } from '../core/model.ts';
 import { ensureSection, setOption } from '../core/uci/edit.ts';
 import { formatUci } from '../core/uci/format.ts';
 import type { Platform } from '../platform/platform.ts';
-import { readPackage, type Paths } from './engine.ts';
+import { readPackage, type Paths } from './inputs.ts';
 import { writeFileAtomic } from './files.ts';
 
 export interface ProtocolChange {

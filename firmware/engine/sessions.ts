@@ -13,7 +13,7 @@ import { collectSessions, type TableSessions } from '../core/sessions/table.ts';
 import { parseEspSenders, sessionWarnings, type Drop, type EspSender } from '../core/sessions/warnings.ts';
 import { TABLE } from '../core/render.ts';
 import { errorCode, errorMessage, type Platform } from '../platform/platform.ts';
-import { loadInputs, type NetifdDump, type Paths } from './engine.ts';
+import { loadInputs, type NetifdDump, type Paths } from './inputs.ts';
 import { readText } from './files.ts';
 import { readCounters } from './nft.ts';
 

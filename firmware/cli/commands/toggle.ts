@@ -11,7 +11,7 @@ import type { Command } from '../command.ts';
 import { printDiagnostics } from '../output.ts';
 import { netifd } from '../netifd.ts';
 import { paths } from '../paths.ts';
-import { report } from './apply.ts';
+import { report } from '../report.ts';
 
 /** Through the running daemon (it writes UCI via rpcd and applies): the
  * new status, or null when no daemon answers on the bus. */

@@ -1,0 +1,69 @@
+// The state directory (/var/run/vpn-passthrough, gone at reboot): the last
+// apply's outcome (state.json, read by status) and the rulesets: the one
+// being tried and the one last loaded (which tells whether a new apply
+// changes anything, and shows whoever debugs what the kernel got).
+
+import { error, type Diagnostic } from '../core/diag.ts';
+import type { HelperState, LastApply } from '../core/model.ts';
+import { errorMessage, type Platform } from '../platform/platform.ts';
+import { readText, writeFileAtomic } from './files.ts';
+import type { Paths } from './inputs.ts';
+
+const STATE = 'state.json';
+
+/** The ruleset goes to nft as a file in the state dir (nft -f FILE):
+ * `ruleset.next.nft` while it is tried, `ruleset.nft` once loaded, which
+ * also tells the next apply whether anything changed. */
+const RULESET = 'ruleset.nft';
+const NEXT = 'ruleset.next.nft';
+
+export async function stageRuleset(platform: Platform, paths: Paths, ruleset: string, out: Diagnostic[]): Promise<string | null> {
+  const path = `${paths.statedir}/${NEXT}`;
+
+  try {
+    await platform.makeDir(paths.statedir, 0o755);
+    await writeFileAtomic(platform, path, ruleset);
+
+    return path;
+  } catch (e) {
+    out.push(error('statedir_unwritable', `cannot write ${path}: ${errorMessage(e)}`));
+
+    return null;
+  }
+}
+
+/** The ruleset last loaded (null: none recorded). */
+export async function lastRuleset(platform: Platform, paths: Paths): Promise<string | null> {
+  return readText(platform, `${paths.statedir}/${RULESET}`).catch(() => null);
+}
+
+/** The staged ruleset was loaded: it becomes the last one. */
+export async function commitRuleset(platform: Platform, paths: Paths): Promise<void> {
+  await platform.rename(`${paths.statedir}/${NEXT}`, `${paths.statedir}/${RULESET}`);
+}
+
+export interface State extends LastApply {
+  helper: HelperState;
+}
+
+export async function record(platform: Platform, paths: Paths, state: State): Promise<void> {
+  try {
+    await platform.makeDir(paths.statedir, 0o755);
+    await writeFileAtomic(platform, `${paths.statedir}/${STATE}`, JSON.stringify(state) + '\n');
+  } catch {
+    // A read-only or missing state dir must not turn a good apply into a failure.
+  }
+}
+
+export async function recorded(platform: Platform, paths: Paths): Promise<State | null> {
+  const text = await readText(platform, `${paths.statedir}/${STATE}`).catch(() => null);
+
+  try {
+    return text === null ? null : (JSON.parse(text) as State);
+  } catch {
+    return null;
+  }
+}
+
+/** Validates everything, checks the ruleset with `nft -c` (when check), then
+ * loads it in one transaction. Any failure leaves the kernel as it was. */
