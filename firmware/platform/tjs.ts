@@ -35,10 +35,11 @@ async function openSocket(sock: tjs.PipeSocket): Promise<Conn> {
 
 let tmpCount = 0;
 
-async function spawnCollect(argv: string[], options: RunOptions, stdin: 'ignore' | 'pipe'): Promise<RunResult> {
-  const proc = tjs.spawn(argv, { stdin, stdout: 'pipe', stderr: 'pipe', ...(options.env ? { env: options.env } : {}) });
+async function spawnCollect(argv: string[], options: RunOptions): Promise<RunResult> {
+  const proc = tjs.spawn(argv, { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', ...(options.env ? { env: options.env } : {}) });
 
-  if (stdin === 'pipe') await proc.stdin!.getWriter().close();
+  // Closing without writing is fine (see run): the child gets EOF at once.
+  await proc.stdin!.getWriter().close();
   const [stdout, stderr, status] = await Promise.all([proc.stdout!.text(), proc.stderr!.text(), proc.wait()]);
   const code = status.term_signal ? 128 + (SIGNALS[status.term_signal] ?? 0) : status.exit_status;
 
@@ -48,7 +49,7 @@ async function spawnCollect(argv: string[], options: RunOptions, stdin: 'ignore'
 async function run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   const input = options.stdin ?? '';
 
-  if (input.length === 0) return spawnCollect([...argv], options, 'pipe');
+  if (input.length === 0) return spawnCollect([...argv], options);
 
   // txiki.js 26.6.0: a small write to a child's stdin never resolves, so
   // neither does close() and the child never sees EOF (fixed upstream after
@@ -57,7 +58,7 @@ async function run(argv: readonly string[], options: RunOptions = {}): Promise<R
 
   await tjs.writeFile(path, typeof input === 'string' ? encoder.encode(input) : input, { mode: 0o600 });
   try {
-    return await spawnCollect(['/bin/sh', '-c', 'exec "$@" < "$0"', path, ...argv], options, 'pipe');
+    return await spawnCollect(['/bin/sh', '-c', 'exec "$@" < "$0"', path, ...argv], options);
   } finally {
     await tjs.remove(path).catch(() => undefined);
   }
