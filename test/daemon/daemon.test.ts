@@ -130,7 +130,7 @@ test('`vpn-passthrough enable` goes through the running daemon', async () => {
   const r = await runAsync(['enable', 'l2tp', '--socket', socket, ...flags]);
 
   assert.is(r.status, 0, r.stderr);
-  assert.match(r.stdout, /l2tp enabled by the service; it now passes/, r.stdout + r.stderr);
+  assert.match(r.stdout, /l2tp enabled by the service: it now passes/, r.stdout + r.stderr);
   assert.not.match(chain('l2tp_traffic'), /drop/);
 });
 

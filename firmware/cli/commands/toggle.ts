@@ -56,7 +56,7 @@ function toggle(enabled: boolean): Command {
           const status = await viaDaemon(platform, args, protocol, enabled);
 
           if (status) {
-            platform.out(`vpn-passthrough: ${protocol} ${enabled ? 'enabled' : 'disabled'} by the service; it now ${status.protocols[protocol].enabled ? 'passes' : 'is dropped'}`);
+            platform.out(`vpn-passthrough: ${protocol} ${enabled ? 'enabled' : 'disabled'} by the service: it ${status.protocols[protocol].enabled ? 'now passes' : 'is now dropped'}`);
 
             return status.last_apply?.ok === false ? 1 : 0;
           }
