@@ -17,7 +17,8 @@ export interface Counter {
 }
 
 export interface ProtocolStatus {
-  /** Passes through (its switch and the master switch are on). */
+  /** Its own switch. Whether its rules are in force also takes the master
+   * switch (Status.enabled): with that off, everything passes. */
   enabled: boolean;
   family: Family;
   /** Allowed inside hosts; empty = every inside host. */

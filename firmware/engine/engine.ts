@@ -127,7 +127,7 @@ export async function status(platform: Platform, paths: Paths, netifd?: NetifdDu
         const p = config.protocols[name];
 
         return [name, {
-          enabled: config.enabled && p.enabled,
+          enabled: p.enabled,
           family: p.family,
           hosts: p.hosts.map((h) => h.text),
           passed: counters?.get(`${name}_pass`) ?? zero,

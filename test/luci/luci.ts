@@ -341,6 +341,13 @@ export class Luci {
         return Promise.resolve();
       }
 
+      /** form.js: parse the inputs, stage them (uci.save), reload, redraw. */
+      save(_cb?: unknown, _silent?: boolean) {
+        luci.uciCalls.push({ method: 'save', config: this.trace.config, phase: luci.phase });
+
+        return this.load().then(() => this.renderContents());
+      }
+
       reset() {
         this.trace.resets++;
 

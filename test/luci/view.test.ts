@@ -100,7 +100,7 @@ test('settings: a form.Map over the config the engine reads, one section per pro
   const named = map.sections.filter((s) => s.class === 'NamedSection');
 
   assert.equal(named.map((s) => s.args.slice(0, 2)), [['globals', 'globals'], ['pptp', 'protocol'], ['l2tp', 'protocol'], ['ipsec', 'protocol']]);
-  assert.equal(named[0]!.options.map((o) => [o.class, o.name, o.props.rmempty]), [['Flag', 'log', false]]);
+  assert.equal(named[0]!.options.map((o) => [o.class, o.name, o.props.rmempty]), [['Flag', 'enabled', false], ['Flag', 'log', false]]);
 
   const covers: Record<string, RegExp[]> = { pptp: [/TCP 1723/, /GRE/], l2tp: [/UDP 1701/], ipsec: [/UDP 500\b/, /UDP 4500/, /ESP/, /AH/] };
 
@@ -178,6 +178,9 @@ test('a switched-off master switch is shown', async () => {
 
   assert.match(text(node), /Passthrough control is switched off/);
   assert.match(text(node), /Rules not applied\./);
+  // Every protocol passes then (firewall4 alone decides), whatever its own switch says.
+  assert.is(text(node).match(/passes \(control off\)/g)?.length, 3);
+  for (const b of [...buttons(node, 'Block now'), ...buttons(node, 'Allow now')]) assert.is(b.attrs.disabled, true);
 });
 
 test('poll refreshes status and sessions in place', async () => {
@@ -201,7 +204,8 @@ test('Block now / Allow now call set and reload the form; Apply again calls appl
   luci.phase = 'action';
   await (buttons(node, 'Block now')[0]!.attrs.click as () => Promise<void>)();
   assert.equal(ubus.sets, [{ protocol: 'pptp', enabled: false }]);
-  assert.equal(luci.uciCalls.filter((c) => c.phase === 'action').map((c) => [c.method, c.config]), [['unload', 'vpn-passthrough'], ['load', 'vpn-passthrough']]);
+  // The user's unsaved edits are staged first (form save), then the form shows what the service wrote.
+  assert.equal(luci.uciCalls.filter((c) => c.phase === 'action').map((c) => [c.method, c.config]), [['save', 'vpn-passthrough'], ['load', 'vpn-passthrough'], ['unload', 'vpn-passthrough'], ['load', 'vpn-passthrough']]);
   assert.is(luci.maps[0]!.resets, 1);
 
   await (buttons(node, 'Allow now')[0]!.attrs.click as () => Promise<void>)();

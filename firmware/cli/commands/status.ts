@@ -23,7 +23,7 @@ export function statusLines(s: Status): string[] {
       ...PROTOCOLS.map((name) => {
         const p = s.protocols[name];
 
-        return [name, p.enabled ? 'on' : 'off', p.family, p.hosts.join(' ') || 'all', `${p.passed.packets} connection${p.passed.packets === 1 ? '' : 's'}`, `${p.dropped.packets} pkts / ${bytes(p.dropped.bytes)}`];
+        return [name, `${p.enabled ? 'on' : 'off'}${s.enabled ? '' : ' (master off)'}`, p.family, p.hosts.join(' ') || 'all', `${p.passed.packets} connection${p.passed.packets === 1 ? '' : 's'}`, `${p.dropped.packets} pkts / ${bytes(p.dropped.bytes)}`];
       }),
     ]),
   ];

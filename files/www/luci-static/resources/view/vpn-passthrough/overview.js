@@ -82,7 +82,7 @@ function renderDiagnostics(list) {
 	if (!Array.isArray(list) || !list.length)
 		return E([]);
 
-	return E('ul', {}, list.map((d) => E('li', { 'class': d.severity == 'error' ? 'alert-message error' : 'alert-message warning' }, diagnosticText(d))));
+	return E('div', {}, list.map((d) => E('div', { 'class': d.severity == 'error' ? 'alert-message error' : 'alert-message warning' }, diagnosticText(d))));
 }
 
 function formatBytes(n) {
@@ -99,10 +99,14 @@ function formatCounter(c) {
 	return c ? _('%d packets (%s)').format(c.packets, formatBytes(c.bytes)) : '-';
 }
 
+/** rows: arrays of cell contents. On a phone the theme hides the header row
+ * and labels each cell by its data-title. */
 function table(titles, rows, empty) {
 	return E('table', { 'class': 'table' }, [
 		E('tr', { 'class': 'tr table-titles' }, titles.map((t) => E('th', { 'class': 'th' }, t))),
-		...(rows.length ? rows : [ E('tr', { 'class': 'tr placeholder' }, E('td', { 'class': 'td' }, E('em', {}, empty))) ])
+		...(rows.length
+			? rows.map((cells) => E('tr', { 'class': 'tr' }, cells.map((c, i) => E('td', { 'class': 'td', 'data-title': titles[i] || null }, c))))
+			: [ E('tr', { 'class': 'tr placeholder' }, E('td', { 'class': 'td' }, E('em', {}, empty))) ])
 	]);
 }
 
@@ -126,12 +130,14 @@ return view.extend({
 	},
 
 	handleToggle: function(protocol, enabled) {
-		return callSet(protocol, enabled).then(() => {
+		// Stage what the user typed (as LuCI's Save does) before the service
+		// rewrites the file, so the form still shows it afterwards.
+		return this.map.save(null, true).then(() => callSet(protocol, enabled)).then(() => {
 			// The daemon changed UCI: show the form what it wrote.
 			uci.unload('vpn-passthrough');
 
 			return this.map.load().then(() => this.map.reset());
-		}).catch((e) => ui.addNotification(null, E('p', {}, e.message), 'danger')).then(() => this.refresh());
+		}).catch((e) => ui.addNotification(null, E('p', {}, e ? e.message : _('Some settings below are not valid: correct them first.')), 'danger')).then(() => this.refresh());
 	},
 
 	handleApplyNow: function() {
@@ -153,22 +159,24 @@ return view.extend({
 		}[st.helper && st.helper.pptp] || _('PPTP helper: unknown');
 		const last = st.last_apply;
 
+		// With the master switch off our rules are gone: everything passes and the switches wait.
+		const off = !st.enabled;
 		const rows = PROTOCOLS.map((name) => {
 			const p = st.protocols[name] || {};
 
-			return E('tr', { 'class': 'tr' }, [
-				E('td', { 'class': 'td' }, protocolTitle(name)),
-				E('td', { 'class': 'td' }, p.enabled ? _('passes') : _('blocked')),
-				E('td', { 'class': 'td' }, { any: _('IPv4 and IPv6'), ipv4: _('IPv4 only'), ipv6: _('IPv6 only') }[p.family] || '-'),
-				E('td', { 'class': 'td' }, (p.hosts && p.hosts.length) ? p.hosts.join(', ') : _('all inside hosts')),
-				E('td', { 'class': 'td' }, p.passed ? _('%d connections').format(p.passed.packets) : '-'),
-				E('td', { 'class': 'td' }, formatCounter(p.dropped)),
-				E('td', { 'class': 'td' }, E('button', {
+			return [
+				protocolTitle(name),
+				off ? _('passes (control off)') : (p.enabled ? _('passes') : _('blocked')),
+				{ any: _('IPv4 and IPv6'), ipv4: _('IPv4 only'), ipv6: _('IPv6 only') }[p.family] || '-',
+				(p.hosts && p.hosts.length) ? p.hosts.join(', ') : _('all inside hosts'),
+				p.passed ? _('%d connections').format(p.passed.packets) : '-',
+				formatCounter(p.dropped),
+				E('button', {
 					'class': p.enabled ? 'cbi-button cbi-button-negative' : 'cbi-button cbi-button-positive',
-					'disabled': readonly || null,
+					'disabled': (readonly || off) || null,
 					'click': ui.createHandlerFn(this, 'handleToggle', name, !p.enabled)
-				}, p.enabled ? _('Block now') : _('Allow now')))
-			]);
+				}, p.enabled ? _('Block now') : _('Allow now'))
+			];
 		});
 
 		return E([
@@ -189,15 +197,15 @@ return view.extend({
 		const report = this.sessions || {};
 		const sessions = Array.isArray(report.sessions) ? report.sessions : [];
 
-		const rows = sessions.map((s) => E('tr', { 'class': 'tr' }, [
-			E('td', { 'class': 'td' }, protocolTitle(s.protocol)),
-			E('td', { 'class': 'td' }, s.inside),
-			E('td', { 'class': 'td' }, s.outside),
-			E('td', { 'class': 'td' }, s.transport),
-			E('td', { 'class': 'td' }, s.helper == null ? '-' : (s.helper ? _('yes') : _('no'))),
-			E('td', { 'class': 'td' }, s.bytes == null ? '-' : _('%d packets (%s)').format(s.packets, formatBytes(s.bytes))),
-			E('td', { 'class': 'td' }, s.age == null ? '-' : _('%d s').format(s.age))
-		]));
+		const rows = sessions.map((s) => [
+			protocolTitle(s.protocol),
+			s.inside,
+			s.outside,
+			s.transport,
+			s.helper == null ? '-' : (s.helper ? _('yes') : _('no')),
+			s.bytes == null ? '-' : _('%d packets (%s)').format(s.packets, formatBytes(s.bytes)),
+			s.age == null ? '-' : _('%d s').format(s.age)
+		]);
 
 		return E([
 			renderDiagnostics(report.warnings),
@@ -225,6 +233,11 @@ return view.extend({
 		s.render = () => E('div', { 'class': 'cbi-section' }, [ E('h3', {}, _('VPN sessions')), this.sessionsNode ]);
 
 		s = m.section(form.NamedSection, 'globals', 'globals', _('General'));
+		o = s.option(form.Flag, 'enabled', _('Passthrough control'),
+			_('Off: the rules below are removed and firewall4 alone decides (every VPN protocol passes).'));
+		o.rmempty = false;
+		o.default = '1';
+
 		o = s.option(form.Flag, 'log', _('Log blocked attempts'),
 			_('Writes a rate-limited line starting with "vpn-passthrough: " to the system log for each blocked VPN packet.'));
 		o.rmempty = false;
