@@ -29,7 +29,10 @@ export async function loadRuleset(platform: Platform, path: string, check = fals
 
   if (result.status === 0) return [];
 
-  return [error(check ? 'nft_check_failed' : 'nft_failed', `nft ${check ? 'rejected the ruleset' : 'failed to load the ruleset'}; the previous rules stay in place:\n${complaint(result)}`)];
+  const said = complaint(result);
+
+  // nft's own words go in `value` too, for pages that word the rest themselves.
+  return [error(check ? 'nft_check_failed' : 'nft_failed', `nft ${check ? 'rejected the ruleset' : 'failed to load the ruleset'}; the previous rules stay in place:\n${said}`, undefined, said)];
 }
 
 /** Our named counters, or null when our table is not loaded. */
