@@ -62,7 +62,7 @@ export class Daemon {
   /** Applies, one at a time: a SIGHUP during a ubus `set` waits its turn. */
   apply(reason: string): Promise<ApplyResult> {
     const run = this.queue.then(async () => {
-      const result = await apply(this.platform, this.options.paths, { check: false, netifd: this.netifd, ...(this.helper ? { helper: this.helper } : {}) });
+      const result = await apply(this.platform, this.options.paths, { netifd: this.netifd, ...(this.helper ? { helper: this.helper } : {}) });
 
       if (result.helper === 'loaded' || result.helper === 'builtin') this.helper = result.helper;
       for (const d of result.diagnostics) (d.severity === 'error' ? this.platform.err : this.platform.out)(formatDiagnostic(d));

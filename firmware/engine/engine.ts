@@ -35,7 +35,7 @@ async function unchanged(platform: Platform, paths: Paths, plan: Plan, ruleset: 
   return (await readCounters(platform)) !== null;
 }
 
-/** Loads a new ruleset: `nft -c` first when check, then one transaction. */
+/** Loads a new ruleset in one transaction (`nft -c` first when asked). */
 async function loadKernel(platform: Platform, paths: Paths, plan: Plan, ruleset: string, check: boolean, flowOffload: boolean): Promise<Diagnostic[]> {
   const out: Diagnostic[] = [];
   const file = await stageRuleset(platform, paths, ruleset, out);
@@ -52,7 +52,10 @@ async function loadKernel(platform: Platform, paths: Paths, plan: Plan, ruleset:
 }
 
 export interface ApplyOptions {
-  /** Check with `nft -c` before loading (default true). */
+  /** Run `nft -c` before loading. The load is all-or-nothing anyway (the
+   * kernel checks the whole transaction before it commits): this only
+   * reports a refusal before touching the kernel, at the cost of a second
+   * nft run. */
   check?: boolean;
   netifd?: NetifdDump;
   /** The helper state a long-running caller already knows; probed when
@@ -81,7 +84,7 @@ export async function apply(platform: Platform, paths: Paths, options: ApplyOpti
       result.plan = planned.plan;
       result.ruleset = render(planned.plan);
       result.unchanged = await unchanged(platform, paths, planned.plan, result.ruleset);
-      if (!result.unchanged) diagnostics.push(...(await loadKernel(platform, paths, planned.plan, result.ruleset, options.check !== false, loaded.flowOffload)));
+      if (!result.unchanged) diagnostics.push(...(await loadKernel(platform, paths, planned.plan, result.ruleset, options.check === true, loaded.flowOffload)));
     }
   }
 

@@ -35,6 +35,16 @@ export async function loadRuleset(platform: Platform, path: string, check = fals
   return [error(check ? 'nft_check_failed' : 'nft_failed', `nft ${check ? 'rejected the ruleset' : 'failed to load the ruleset'}; the previous rules stay in place:\n${said}`, undefined, said)];
 }
 
+/** Validates ruleset text against the kernel (`nft -c`) without loading it. */
+export async function checkRuleset(platform: Platform, ruleset: string): Promise<Diagnostic[]> {
+  const result = await nft(platform, ['-c', '-f', '-'], ruleset);
+
+  if (result.status === 0) return [];
+  const said = complaint(result);
+
+  return [error('nft_check_failed', `nft rejected the ruleset:\n${said}`, undefined, said)];
+}
+
 /** Our named counters, or null when our table is not loaded. */
 export async function readCounters(platform: Platform): Promise<Map<string, Counter> | null> {
   const result = await nft(platform, ['list', 'counters', 'table', 'inet', TABLE]);

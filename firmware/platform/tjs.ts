@@ -35,6 +35,30 @@ async function openSocket(sock: tjs.PipeSocket): Promise<Conn> {
 
 let tmpCount = 0;
 
+/** Programs found in PATH, by name. txiki.js looks a bare name up by
+ * starting a child per PATH entry until one execs; a few stat() calls here
+ * save those forks on every nft run. */
+const found = new Map<string, string>();
+
+async function which(name: string): Promise<string> {
+  if (name.includes('/')) return name;
+  const known = found.get(name);
+
+  if (known) return known;
+  for (const dir of (tjs.env.PATH || '/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
+    const path = `${dir || '.'}/${name}`;
+    const st = await tjs.stat(path).catch(() => null);
+
+    if (st?.isFile && (st.mode & 0o111) !== 0) {
+      found.set(name, path);
+
+      return path;
+    }
+  }
+
+  throw Object.assign(new Error(`${name}: not found in PATH`), { code: 'ENOENT' });
+}
+
 async function spawnCollect(argv: string[], options: RunOptions): Promise<RunResult> {
   const proc = tjs.spawn(argv, { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', ...(options.env ? { env: options.env } : {}) });
 
@@ -49,7 +73,9 @@ async function spawnCollect(argv: string[], options: RunOptions): Promise<RunRes
 async function run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   const input = options.stdin ?? '';
 
-  if (input.length === 0) return spawnCollect([...argv], options);
+  const program = [await which(argv[0]!), ...argv.slice(1)];
+
+  if (input.length === 0) return spawnCollect(program, options);
 
   // txiki.js 26.6.0: a small write to a child's stdin never resolves, so
   // neither does close() and the child never sees EOF (fixed upstream after
@@ -58,7 +84,7 @@ async function run(argv: readonly string[], options: RunOptions = {}): Promise<R
 
   await tjs.writeFile(path, typeof input === 'string' ? encoder.encode(input) : input, { mode: 0o600 });
   try {
-    return await spawnCollect(['/bin/sh', '-c', 'exec "$@" < "$0"', path, ...argv], options);
+    return await spawnCollect(['/bin/sh', '-c', 'exec "$@" < "$0"', path, ...program], options);
   } finally {
     await tjs.remove(path).catch(() => undefined);
   }
@@ -83,7 +109,7 @@ async function* readChunks(path: string): AsyncIterable<Uint8Array> {
 }
 
 async function* runChunks(argv: readonly string[]): AsyncIterable<Uint8Array> {
-  const proc = tjs.spawn([...argv], { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' });
+  const proc = tjs.spawn([await which(argv[0]!), ...argv.slice(1)], { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' });
   const stderr = proc.stderr!.text();
   const reader = proc.stdout!.getReader();
   let finished = false;

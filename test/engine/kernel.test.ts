@@ -163,6 +163,45 @@ test('nft failing when it commits: exit 1, its message shown, the previous table
   config(shipped);
 });
 
+test('apply --check asks the kernel first (nft -c): refused there, nft never loads and the table stays', () => {
+  const bin = join(tmp, 'bin-check');
+  const log = join(tmp, 'nft-calls.log');
+  const before = ourTable().stdout;
+
+  mkdirSync(bin, { recursive: true });
+  // Every call is logged; a checking call is refused, as the kernel would refuse a bad ruleset.
+  writeFileSync(join(bin, 'nft'), `#!/bin/sh\necho "$*" >> ${log}\nfor a; do [ "$a" = -c ] && { echo "Error: Could not process rule: Operation not supported" >&2; exit 1; }; done\nexec /usr/sbin/nft "$@"\n`);
+  chmodSync(join(bin, 'nft'), 0o755);
+  rmSync(log, { force: true });
+
+  config(shipped.replace("config protocol 'ipsec'\n\toption enabled '1'", "config protocol 'ipsec'\n\toption enabled '0'"));
+  const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
+  const r = runCli(['apply', '--check', ...flags], { netns: ns.name, env });
+
+  assert.is(r.status, 1);
+  assert.match(r.stderr, /error: nft rejected the ruleset; the previous rules stay in place:\nError: Could not process rule: Operation not supported \[nft_check_failed\]/);
+  assert.not.match(readFileSync(log, 'utf8'), /^-f /m);
+  assert.is(ourTable().stdout, before);
+
+  const dry = runCli(['render', '--check', ...flags], { netns: ns.name, env });
+
+  assert.is(dry.status, 1);
+  assert.match(dry.stderr, /\[nft_check_failed\]/);
+  config(shipped);
+});
+
+test('render --check: the real kernel accepts what would be loaded, nothing is loaded', () => {
+  const before = ourTable().stdout;
+
+  config(shipped.replace("config protocol 'pptp'\n\toption enabled '1'", "config protocol 'pptp'\n\toption enabled '0'"));
+  const r = cli('render', '--check');
+
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /goto pptp_drop/);
+  assert.is(ourTable().stdout, before);
+  config(shipped);
+});
+
 test('nft missing altogether: a clear error naming the package', () => {
   const bin = join(tmp, 'no-nft');
 

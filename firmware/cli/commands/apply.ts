@@ -7,9 +7,9 @@ import { report } from '../report.ts';
 
 export const applyCommand: Command = {
   summary: 'apply /etc/config/vpn-passthrough to the kernel',
-  usage: 'apply [--confdir DIR] [--socket PATH]',
+  usage: 'apply [--check] [--confdir DIR] [--socket PATH]',
   async run(platform, args) {
-    const result = await apply(platform, paths(args), { netifd: netifd(platform, args) });
+    const result = await apply(platform, paths(args), { netifd: netifd(platform, args), check: args.flags.has('check') });
 
     printDiagnostics(platform, result.diagnostics);
     report(result, (line) => platform.out(line));
