@@ -13,7 +13,7 @@ import { cutOffloadedFlows } from './conntrack.ts';
 import { PPTP_MODULE, pptpHelperState } from './helper.ts';
 import { loadInputs, type NetifdDump, type Paths } from './inputs.ts';
 import { loadRuleset, readCounters } from './nft.ts';
-import { commitRuleset, lastRuleset, recorded, record, stageRuleset } from './state.ts';
+import { acceptedBefore, commitRuleset, lastRuleset, recorded, record, rememberAccepted, stageRuleset } from './state.ts';
 
 export type { NetifdDump, Paths } from './inputs.ts';
 
@@ -35,27 +35,28 @@ async function unchanged(platform: Platform, paths: Paths, plan: Plan, ruleset: 
   return (await readCounters(platform)) !== null;
 }
 
-/** Loads a new ruleset in one transaction (`nft -c` first when asked). */
+/** Loads a new ruleset in one transaction. A ruleset the kernel has not
+ * accepted before (since boot) is first checked with `nft -c`, so a refusal
+ * is reported before anything is touched; one it has accepted is loaded
+ * straight away (a toggle back and forth costs one nft run). */
 async function loadKernel(platform: Platform, paths: Paths, plan: Plan, ruleset: string, check: boolean, flowOffload: boolean): Promise<Diagnostic[]> {
   const out: Diagnostic[] = [];
   const file = await stageRuleset(platform, paths, ruleset, out);
 
   if (!file) return out;
-  if (check) out.push(...(await loadRuleset(platform, file, true)));
+  if (check || !(await acceptedBefore(platform, paths, ruleset))) out.push(...(await loadRuleset(platform, file, true)));
   if (!hasErrors(out)) out.push(...(await loadRuleset(platform, file)));
   if (hasErrors(out)) return out;
 
   await commitRuleset(platform, paths);
+  await rememberAccepted(platform, paths, ruleset);
   if (flowOffload) out.push(...(await cutOffloadedFlows(platform, plan)));
 
   return out;
 }
 
 export interface ApplyOptions {
-  /** Run `nft -c` before loading. The load is all-or-nothing anyway (the
-   * kernel checks the whole transaction before it commits): this only
-   * reports a refusal before touching the kernel, at the cost of a second
-   * nft run. */
+  /** Run `nft -c` before loading even a ruleset the kernel accepted before. */
   check?: boolean;
   netifd?: NetifdDump;
   /** The helper state a long-running caller already knows; probed when

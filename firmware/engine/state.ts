@@ -1,7 +1,8 @@
 // The state directory (/var/run/vpn-passthrough, gone at reboot): the last
-// apply's outcome (state.json, read by status) and the rulesets: the one
-// being tried and the one last loaded (which tells whether a new apply
-// changes anything, and shows whoever debugs what the kernel got).
+// apply's outcome (state.json, read by status), the rulesets (the one being
+// tried and the one last loaded, which tells whether a new apply changes
+// anything and shows whoever debugs what the kernel got), and the
+// fingerprints of the rulesets the kernel has accepted since boot.
 
 import { error, type Diagnostic } from '../core/diag.ts';
 import type { HelperState, LastApply } from '../core/model.ts';
@@ -40,6 +41,34 @@ export async function lastRuleset(platform: Platform, paths: Paths): Promise<str
 /** The staged ruleset was loaded: it becomes the last one. */
 export async function commitRuleset(platform: Platform, paths: Paths): Promise<void> {
   await platform.rename(`${paths.statedir}/${NEXT}`, `${paths.statedir}/${RULESET}`);
+}
+
+/** FNV-1a, 32 bits, over the UTF-16 code units: a fingerprint, not a secret. */
+function fingerprint(text: string): string {
+  let h = 0x811c9dc5;
+
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+
+  return `${(h >>> 0).toString(16)}-${text.length}`;
+}
+
+const ACCEPTED = 'accepted';
+const REMEMBERED = 32;
+
+/** The kernel accepted this very ruleset before, since boot. */
+export async function acceptedBefore(platform: Platform, paths: Paths, ruleset: string): Promise<boolean> {
+  const text = await readText(platform, `${paths.statedir}/${ACCEPTED}`).catch(() => null);
+
+  return text !== null && text.split('\n').includes(fingerprint(ruleset));
+}
+
+export async function rememberAccepted(platform: Platform, paths: Paths, ruleset: string): Promise<void> {
+  const path = `${paths.statedir}/${ACCEPTED}`;
+  const known = ((await readText(platform, path).catch(() => null)) ?? '').split('\n').filter(Boolean);
+  const print = fingerprint(ruleset);
+
+  if (known.includes(print)) return;
+  await writeFileAtomic(platform, path, [...known, print].slice(-REMEMBERED).join('\n') + '\n').catch(() => undefined);
 }
 
 export interface State extends LastApply {

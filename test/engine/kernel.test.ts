@@ -163,6 +163,31 @@ test('nft failing when it commits: exit 1, its message shown, the previous table
   config(shipped);
 });
 
+test('a ruleset the kernel has not accepted before is checked with nft -c first; one it has is loaded at once', () => {
+  const bin = join(tmp, 'bin-log');
+  const log = join(tmp, 'nft-log.txt');
+  const state = join(tmp, 'state-fresh');
+  const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
+  const run = () => runCli(['apply', '--confdir', confdir, '--statedir', state], { netns: ns.name, env });
+  // Loads and checks of ruleset files (not the helper probe, which reads stdin).
+  const calls = () => readFileSync(log, 'utf8').split('\n').filter((l) => / -f \//.test(` ${l}`)).map((l) => (l.startsWith('-c') ? 'check' : 'load'));
+
+  mkdirSync(bin, { recursive: true });
+  writeFileSync(join(bin, 'nft'), `#!/bin/sh\necho "$*" >> ${log}\nexec /usr/sbin/nft "$@"\n`);
+  chmodSync(join(bin, 'nft'), 0o755);
+  const a = shipped.replace("config protocol 'l2tp'\n\toption enabled '1'", "config protocol 'l2tp'\n\toption enabled '0'");
+
+  for (const [text, expected] of [[a, ['check', 'load']], [shipped, ['check', 'load']], [a, ['load']], [shipped, ['load']]] as const) {
+    rmSync(log, { force: true });
+    config(text);
+    const r = run();
+
+    assert.is(r.status, 0, r.stderr);
+    assert.equal(calls(), [...expected]);
+  }
+  rmSync(state, { recursive: true, force: true });
+});
+
 test('apply --check asks the kernel first (nft -c): refused there, nft never loads and the table stays', () => {
   const bin = join(tmp, 'bin-check');
   const log = join(tmp, 'nft-calls.log');
