@@ -48,9 +48,9 @@ async function build() {
   rmSync(OUT, { recursive: true, force: true });
   const common = { bundle: true, format: 'esm', target: 'es2023', logLevel: 'warning', define: { __VERSION__: JSON.stringify(VERSION) } };
 
-  await esbuild.build({ ...common, platform: 'node', entryPoints: ['apply', 'sessions', 'iperf', 'generate', 'daemon'].map((n) => join(ROOT, 'bench', `${n}.ts`)), outdir: OUT, outExtension: { '.js': '.mjs' } });
+  await esbuild.build({ ...common, platform: 'node', entryPoints: ['apply', 'sessions', 'iperf', 'generate', 'daemon'].map((n) => join(ROOT, 'test/bench', `${n}.ts`)), outdir: OUT, outExtension: { '.js': '.mjs' } });
   await esbuild.build({ ...common, platform: 'node', entryPoints: [join(ROOT, 'firmware/main.node.ts')], outfile: join(OUT, 'vpn-passthrough.mjs') });
-  await esbuild.build({ ...common, platform: 'neutral', entryPoints: [join(ROOT, 'bench/sessions.tjs.ts')], outfile: join(OUT, 'sessions.tjs.mjs') });
+  await esbuild.build({ ...common, platform: 'neutral', entryPoints: [join(ROOT, 'test/bench/sessions.tjs.ts')], outfile: join(OUT, 'sessions.tjs.mjs') });
 }
 
 function machine() {

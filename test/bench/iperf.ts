@@ -8,8 +8,8 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { Passthrough } from '../test/net/lib/passthrough.ts';
-import { ADDR, Topology } from '../test/net/lib/topology.ts';
+import { Passthrough } from '../net/lib/passthrough.ts';
+import { ADDR, Topology } from '../net/lib/topology.ts';
 
 const [rounds, seconds] = process.argv.slice(2).map(Number) as [number, number];
 const topo = Topology.create('upstream-default');

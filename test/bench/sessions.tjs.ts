@@ -3,8 +3,8 @@
 //
 //   tjs run sessions.tjs.mjs read|classify FILE RUNS
 
-import { collectSessions } from '../firmware/core/sessions/table.ts';
-import { tjsPlatform } from '../firmware/platform/tjs.ts';
+import { collectSessions } from '../../firmware/core/sessions/table.ts';
+import { tjsPlatform } from '../../firmware/platform/tjs.ts';
 import { time } from './stats.ts';
 
 const platform = tjsPlatform();

@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
-import { Broker } from '../test/lib/ubusd-broker.ts';
+import { Broker } from '../lib/ubusd-broker.ts';
 
 const [netns, confdir, statedir, socket, , ...command] = process.argv.slice(2) as string[];
 const broker = new Broker(socket!);

@@ -10,9 +10,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { Daemon } from '../firmware/daemon/daemon.ts';
-import { pptpHelperState } from '../firmware/engine/helper.ts';
-import { nodePlatform } from '../firmware/platform/node.ts';
+import { Daemon } from '../../firmware/daemon/daemon.ts';
+import { pptpHelperState } from '../../firmware/engine/helper.ts';
+import { nodePlatform } from '../../firmware/platform/node.ts';
 import { time } from './stats.ts';
 
 const [confdir, statedir, rounds] = process.argv.slice(2) as [string, string, string];

@@ -8,8 +8,8 @@
 
 import { readFileSync } from 'node:fs';
 
-import { collectSessions } from '../firmware/core/sessions/table.ts';
-import { nodePlatform } from '../firmware/platform/node.ts';
+import { collectSessions } from '../../firmware/core/sessions/table.ts';
+import { nodePlatform } from '../../firmware/platform/node.ts';
 import { time } from './stats.ts';
 
 const [mode, file, runs] = process.argv.slice(2) as ['read' | 'classify', string, string];

@@ -5,7 +5,7 @@
 
 import { createWriteStream } from 'node:fs';
 
-import { generateTable } from '../test/sessions/generate.ts';
+import { generateTable } from '../sessions/generate.ts';
 
 const [file, entries, vpn] = process.argv.slice(2) as [string, string, string];
 const out = createWriteStream(file);
