@@ -13,7 +13,7 @@ import { cutOffloadedFlows } from './conntrack.ts';
 import { PPTP_MODULE, pptpHelperState } from './helper.ts';
 import { loadInputs, type NetifdDump, type Paths } from './inputs.ts';
 import { loadRuleset, readCounters } from './nft.ts';
-import { acceptedBefore, commitRuleset, lastRuleset, recorded, record, rememberAccepted, stageRuleset } from './state.ts';
+import { accepted, commitRuleset, lastRuleset, recorded, record, stageRuleset } from './state.ts';
 
 export type { NetifdDump, Paths } from './inputs.ts';
 
@@ -44,12 +44,14 @@ async function loadKernel(platform: Platform, paths: Paths, plan: Plan, ruleset:
   const file = await stageRuleset(platform, paths, ruleset, out);
 
   if (!file) return out;
-  if (check || !(await acceptedBefore(platform, paths, ruleset))) out.push(...(await loadRuleset(platform, file, true)));
+  const known = await accepted(platform, paths);
+
+  if (check || !known.has(ruleset)) out.push(...(await loadRuleset(platform, file, true)));
   if (!hasErrors(out)) out.push(...(await loadRuleset(platform, file)));
   if (hasErrors(out)) return out;
 
   await commitRuleset(platform, paths);
-  await rememberAccepted(platform, paths, ruleset);
+  await known.remember(ruleset);
   if (flowOffload) out.push(...(await cutOffloadedFlows(platform, plan)));
 
   return out;

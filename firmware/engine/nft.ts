@@ -1,6 +1,6 @@
 // The nft binary: load a ruleset in one transaction, check one without
-// touching the kernel, read our counters, delete our table. nft's own
-// transaction is what keeps the last good ruleset when a load fails.
+// touching the kernel, read our counters. nft's own transaction is what
+// keeps the last good ruleset when a load fails.
 
 import { error, type Diagnostic } from '../core/diag.ts';
 import type { Counter } from '../core/model.ts';
@@ -59,10 +59,6 @@ export async function readCounters(platform: Platform): Promise<Map<string, Coun
   }
 
   return counters;
-}
-
-export async function deleteTable(platform: Platform): Promise<boolean> {
-  return (await nft(platform, ['delete', 'table', 'inet', TABLE])).status === 0;
 }
 
 /** Whether the kernel can give us the pptp conntrack helper: validates a

@@ -55,20 +55,25 @@ function fingerprint(text: string): string {
 const ACCEPTED = 'accepted';
 const REMEMBERED = 32;
 
-/** The kernel accepted this very ruleset before, since boot. */
-export async function acceptedBefore(platform: Platform, paths: Paths, ruleset: string): Promise<boolean> {
-  const text = await readText(platform, `${paths.statedir}/${ACCEPTED}`).catch(() => null);
-
-  return text !== null && text.split('\n').includes(fingerprint(ruleset));
+/** What the kernel has accepted since boot: ask, then tell after a load. */
+export interface Accepted {
+  has(ruleset: string): boolean;
+  remember(ruleset: string): Promise<void>;
 }
 
-export async function rememberAccepted(platform: Platform, paths: Paths, ruleset: string): Promise<void> {
+export async function accepted(platform: Platform, paths: Paths): Promise<Accepted> {
   const path = `${paths.statedir}/${ACCEPTED}`;
   const known = ((await readText(platform, path).catch(() => null)) ?? '').split('\n').filter(Boolean);
-  const print = fingerprint(ruleset);
 
-  if (known.includes(print)) return;
-  await writeFileAtomic(platform, path, [...known, print].slice(-REMEMBERED).join('\n') + '\n').catch(() => undefined);
+  return {
+    has: (ruleset) => known.includes(fingerprint(ruleset)),
+    async remember(ruleset) {
+      const print = fingerprint(ruleset);
+
+      if (known.includes(print)) return;
+      await writeFileAtomic(platform, path, [...known, print].slice(-REMEMBERED).join('\n') + '\n').catch(() => undefined);
+    },
+  };
 }
 
 export interface State extends LastApply {
