@@ -19,6 +19,7 @@ bundle: $(NPM_STAMP)
 
 packages: bundle
 	node build/ipk.mjs
+	node build/apk.mjs
 
 typecheck: $(NPM_STAMP)
 	$(TSC) -p tsconfig.json

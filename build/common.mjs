@@ -12,9 +12,20 @@ export const DIST = join(ROOT, 'dist');
 /** The one version number, from the VERSION file. */
 export const VERSION = readFileSync(join(ROOT, 'VERSION'), 'utf8').trim();
 
-if (!/^[0-9][0-9A-Za-z.+~-]*$/.test(VERSION)) {
-  throw new Error(`VERSION: '${VERSION}' is not a package version (digits, letters, . + ~ -)`);
+// apk (OpenWrt 25) accepts only its own version syntax: digits and dots, an
+// optional letter, _alpha/_beta/_pre/_rc/_p... suffixes.
+if (!/^[0-9]+(\.[0-9]+)*[a-z]?(_(alpha|beta|pre|rc|cvs|svn|git|hg|p)[0-9]*)*$/.test(VERSION)) {
+  throw new Error(`VERSION: '${VERSION}' is not a package version apk accepts (e.g. 1.0.0, 1.2.3_rc1)`);
 }
+
+/** The packaging release (OpenWrt's PKG_RELEASE), from the RELEASE file: bump it
+ * when the packages change but the program does not. */
+export const RELEASE = readFileSync(join(ROOT, 'RELEASE'), 'utf8').trim();
+
+if (!/^[1-9][0-9]*$/.test(RELEASE)) throw new Error(`RELEASE: '${RELEASE}' is not a release number (1, 2, ...)`);
+
+/** The packages' version, as OpenWrt writes VERSION (include/package-defaults.mk): <version>-r<release>. */
+export const PACKAGE_VERSION = `${VERSION}-r${RELEASE}`;
 
 /** Seconds since the epoch for every mtime we write: SOURCE_DATE_EPOCH,
  * else the last commit's time, else 0 (a tree outside git). */

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
-import { DIST, ROOT, VERSION, sourceDateEpoch } from './common.mjs';
+import { DIST, PACKAGE_VERSION, ROOT, sourceDateEpoch } from './common.mjs';
 import { LICENSE, MAINTAINER, PACKAGES, SOURCE, URL } from './packages.mjs';
 
 /** A `define Package/<name>/<script> ... endef` block of the package's SDK
@@ -23,12 +23,19 @@ export function makefileScript(name, script) {
   return m ? m[1].replaceAll('$$', '$') : undefined;
 }
 
+/** What the package depends on: OpenWrt puts libc first for every package
+ * but kernel modules (PKG_FIXUP_DEPENDS, include/package-defaults.mk). */
+export const packageDepends = (pkg) => ['libc', ...pkg.depends.filter((d) => d !== 'libc')];
+
+/** The .ipk's name, as package-pack.mk names it: <name>_<version>-r<release>_<arch>.ipk. */
+export const ipkName = (pkg) => `${pkg.name}_${PACKAGE_VERSION}_all.ipk`;
+
 /** The control file, fields in the order OpenWrt's package-pack.mk writes them. */
 export function controlFile(pkg, installedSize) {
   return [
     `Package: ${pkg.name}`,
-    `Version: ${VERSION}`,
-    `Depends: ${pkg.depends.join(', ')}`,
+    `Version: ${PACKAGE_VERSION}`,
+    `Depends: ${packageDepends(pkg).join(', ')}`,
     `Source: ${SOURCE}`,
     `SourceName: ${pkg.name}`,
     `License: ${LICENSE}`,
@@ -64,24 +71,38 @@ function write(path, data, mode) {
   chmodSync(path, mode);
 }
 
-export function buildIpk(pkg, { outdir = DIST, bundle = join(outdir, 'vpn-passthrough.js'), epoch = sourceDateEpoch() } = {}) {
-  const stage = join(outdir, 'stage', pkg.name);
-  const data = join(stage, 'data');
-  const control = join(stage, 'control');
-
-  rmSync(stage, { recursive: true, force: true });
+/**
+ * The package's root as Package/<name>/install leaves it (OpenWrt's IDIR):
+ * our files with their modes, directories 0755 whatever the umask, and
+ * lib/upgrade/keep.d/<name> naming the conffiles the package does not ship
+ * (so that sysupgrade keeps them).
+ */
+export function stagePackage(pkg, dir, bundle) {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
 
   for (const [path, source, mode] of pkg.files) {
     const from = source === 'bundle' ? bundle : join(ROOT, source);
 
     if (!existsSync(from)) throw new Error(`${pkg.name}: ${path}: source ${from} is missing`);
-    mkdirSync(dirname(join(data, path)), { recursive: true });
-    copyFileSync(from, join(data, path));
-    chmodSync(join(data, path), mode);
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    copyFileSync(from, join(dir, path));
+    chmodSync(join(dir, path), mode);
   }
 
-  // Directories 0755 whatever the umask.
-  execFileSync('find', [data, '-type', 'd', '-exec', 'chmod', '0755', '{}', '+']);
+  const unshipped = pkg.conffiles.filter((c) => !pkg.files.some(([path]) => path === c));
+
+  if (unshipped.length > 0) write(join(dir, 'lib/upgrade/keep.d', pkg.name), unshipped.map((c) => `${c}\n`).join(''), 0o644);
+  execFileSync('find', [dir, '-type', 'd', '-exec', 'chmod', '0755', '{}', '+']);
+}
+
+export function buildIpk(pkg, { outdir = DIST, bundle = join(outdir, 'vpn-passthrough.js'), epoch = sourceDateEpoch() } = {}) {
+  const stage = join(outdir, 'stage', 'ipk', pkg.name);
+  const data = join(stage, 'data');
+  const control = join(stage, 'control');
+
+  rmSync(stage, { recursive: true, force: true });
+  stagePackage(pkg, data, bundle);
 
   const dataTar = tarGz(data, ['.'], epoch);
 
@@ -91,10 +112,13 @@ export function buildIpk(pkg, { outdir = DIST, bundle = join(outdir, 'vpn-passth
   write(join(control, 'postinst'), POSTINST, 0o755);
   write(join(control, 'prerm'), PRERM, 0o755);
 
-  for (const script of ['postinst', 'prerm']) {
+  // The package's own scripts, as package-pack.mk stores them: postinst and
+  // prerm for default_postinst / default_prerm to run, preinst and postrm
+  // as opkg's own.
+  for (const [script, file] of [['preinst', 'preinst'], ['postinst', 'postinst-pkg'], ['prerm', 'prerm-pkg'], ['postrm', 'postrm']]) {
     const body = makefileScript(pkg.name, script);
 
-    if (body !== undefined) write(join(control, `${script}-pkg`), body, 0o755);
+    if (body !== undefined) write(join(control, file), body, 0o755);
   }
 
   const outer = join(stage, 'ipk');
@@ -107,7 +131,7 @@ export function buildIpk(pkg, { outdir = DIST, bundle = join(outdir, 'vpn-passth
   chmodSync(join(outer, 'data.tar.gz'), 0o644);
   chmodSync(join(outer, 'control.tar.gz'), 0o644);
 
-  const file = join(outdir, `${pkg.name}_${VERSION}_all.ipk`);
+  const file = join(outdir, ipkName(pkg));
 
   mkdirSync(outdir, { recursive: true });
   // Member order as ipkg-build writes it (explicit names keep their order).

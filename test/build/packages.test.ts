@@ -14,11 +14,15 @@ import { member, readTar, type TarMember } from '../lib/tar.ts';
 
 const ROOT = process.cwd();
 const VERSION = readFileSync(join(ROOT, 'VERSION'), 'utf8').trim();
+const RELEASE = readFileSync(join(ROOT, 'RELEASE'), 'utf8').trim();
+// OpenWrt's VERSION of a package: <PKG_VERSION>-r<PKG_RELEASE>, for .ipk and .apk alike.
+const PKG_VERSION = `${VERSION}-r${RELEASE}`;
 const EPOCH = 1700000000;
 const tmp = mkdtempSync(join(tmpdir(), 'vpnpt-ipk-'));
 
 interface Pkg {
   name: string;
+  description: string[];
   depends: string[];
   conffiles: string[];
   files: [string, string, number][];
@@ -36,7 +40,21 @@ function build(outdir: string, env: Record<string, string> = {}, umask = '022'):
 const out1 = join(tmp, 'one');
 build(out1);
 
-const ipk = (name: string) => readFileSync(join(out1, `${name}_${VERSION}_all.ipk`));
+const SDK_DIRS = ['package/vpn-passthrough', 'package/luci-app-vpn-passthrough'];
+
+/** A variable of an SDK Makefile as GNU make evaluates it, with empty stand-ins for the SDK's includes. */
+function sdkVariable(dir: string, name: string): string {
+  const top = join(tmp, 'top');
+
+  mkdirSync(join(top, 'include'), { recursive: true });
+  mkdirSync(join(top, 'feeds/luci'), { recursive: true });
+  for (const f of ['rules.mk', 'include/package.mk', 'feeds/luci/luci.mk']) writeFileSync(join(top, f), '');
+  writeFileSync(join(tmp, 'print.mk'), 'print-%:\n\t@echo $($*)\n');
+
+  return execFileSync('make', ['-s', '-C', dir, '-f', 'Makefile', '-f', join(tmp, 'print.mk'), `TOPDIR=${top}`, `INCLUDE_DIR=${top}/include`, `print-${name}`], { cwd: ROOT }).toString().trim();
+}
+
+const ipk = (name: string) => readFileSync(join(out1, `${name}_${PKG_VERSION}_all.ipk`));
 const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
 function control(pkg: string): Map<string, string> {
@@ -76,8 +94,9 @@ for (const pkg of PACKAGES) {
 
     assert.equal([...fields.keys()], ['Package', 'Version', 'Depends', 'Source', 'SourceName', 'License', 'Section', 'URL', 'Maintainer', 'Architecture', 'Installed-Size', 'Description']);
     assert.is(fields.get('Package'), pkg.name);
-    assert.is(fields.get('Version'), VERSION);
-    assert.is(fields.get('Depends'), pkg.depends.join(', '));
+    assert.is(fields.get('Version'), PKG_VERSION);
+    // OpenWrt puts libc first for every package but kernel modules.
+    assert.is(fields.get('Depends'), ['libc', ...pkg.depends].join(', '));
     assert.is(fields.get('Architecture'), 'all');
     assert.is(fields.get('SourceName'), pkg.name);
     assert.is(fields.get('License'), 'GPL-2.0-only');
@@ -92,7 +111,7 @@ for (const pkg of PACKAGES) {
     const files = members.filter((m) => m.type === '0');
 
     assertRootOwned(members, 'control');
-    for (const m of files) assert.is(m.mode, m.name.match(/\/(postinst|prerm)(-pkg)?$/) ? 0o755 : 0o644, `${m.name} mode`);
+    for (const m of files) assert.is(m.mode, m.name.match(/\/(preinst|postinst|prerm|postrm)(-pkg)?$/) ? 0o755 : 0o644, `${m.name} mode`);
 
     const names = files.map((m) => m.name);
 
@@ -148,7 +167,7 @@ test('the system tar opens both packages into the three members', () => {
     const dir = join(tmp, `x-${pkg.name}`);
 
     mkdirSync(dir);
-    execFileSync('tar', ['-xzf', join(out1, `${pkg.name}_${VERSION}_all.ipk`), '-C', dir]);
+    execFileSync('tar', ['-xzf', join(out1, `${pkg.name}_${PKG_VERSION}_all.ipk`), '-C', dir]);
     assert.equal(execFileSync('ls', ['-A', dir]).toString().split('\n').filter(Boolean).sort(), ['control.tar.gz', 'data.tar.gz', 'debian-binary']);
   }
 });
@@ -158,31 +177,42 @@ test('two builds of one commit are byte-identical, whatever the umask', () => {
 
   build(out2, {}, '077');
   for (const pkg of PACKAGES) {
-    const file = `${pkg.name}_${VERSION}_all.ipk`;
+    const file = `${pkg.name}_${PKG_VERSION}_all.ipk`;
 
     assert.is(sha(join(out2, file)), sha(join(out1, file)), file);
   }
 });
 
-test('the version reaches the bundle and the SDK Makefiles from VERSION alone', () => {
+test('the version reaches the bundle and the SDK Makefiles from VERSION and RELEASE alone', () => {
   const bundle = readFileSync(join(out1, 'vpn-passthrough.js'), 'utf8');
 
   assert.ok(bundle.includes(JSON.stringify(VERSION)), 'bundle carries the version');
 
-  // Evaluate each SDK Makefile's PKG_VERSION with GNU make: an empty rules.mk
-  // and package.mk stand in for the SDK's, which only add rules.
-  const top = join(tmp, 'top');
+  // Evaluate each SDK Makefile's PKG_VERSION and PKG_RELEASE with GNU make:
+  // an empty rules.mk and package.mk stand in for the SDK's, which only add rules.
+  for (const dir of SDK_DIRS) {
+    assert.is(sdkVariable(dir, 'PKG_VERSION'), VERSION, dir);
+    assert.is(sdkVariable(dir, 'PKG_RELEASE'), RELEASE, dir);
+  }
+});
 
-  mkdirSync(join(top, 'include'), { recursive: true });
-  mkdirSync(join(top, 'feeds/luci'), { recursive: true });
-  for (const f of ['rules.mk', 'include/package.mk', 'feeds/luci/luci.mk']) writeFileSync(join(top, f), '');
-  const printer = join(tmp, 'print.mk');
+/** A define block of a Makefile (make's text, $$ not undone), or undefined. */
+function define(makefile: string, name: string): string | undefined {
+  return new RegExp(`^define ${name.replace(/[/]/g, '\\/')}\n([\\s\\S]*?)^endef$`, 'm').exec(makefile)?.[1];
+}
 
-  writeFileSync(printer, 'print-version:\n\t@echo $(PKG_VERSION)\n');
-  for (const dir of ['package/vpn-passthrough', 'package/luci-app-vpn-passthrough']) {
-    const out = execFileSync('make', ['-s', '-C', dir, '-f', 'Makefile', '-f', printer, `TOPDIR=${top}`, `INCLUDE_DIR=${top}/include`, 'print-version'], { cwd: ROOT });
+const strip = (s: string) => s.replace(/\s+/g, ' ').trim();
 
-    assert.is(out.toString().trim(), VERSION, dir);
+test('the SDK Makefiles declare the same depends, conffiles and description as our packages', () => {
+  for (const pkg of PACKAGES) {
+    const makefile = readFileSync(join(ROOT, 'package', pkg.name, 'Makefile'), 'utf8');
+    const luci = pkg.name.startsWith('luci-app-');
+    const depends = luci ? /^LUCI_DEPENDS:=(.*)$/m.exec(makefile)![1]! : /^\s+DEPENDS:=(.*)$/m.exec(makefile)![1]!;
+    const description = luci ? /^LUCI_DESCRIPTION:=(.*)$/m.exec(makefile)![1]! : define(makefile, `Package/${pkg.name}/description`)!;
+
+    assert.equal(depends.trim().split(/\s+/).map((d) => d.replace(/^\+/, '')), pkg.depends, `${pkg.name} DEPENDS`);
+    assert.equal((define(makefile, `Package/${pkg.name}/conffiles`) ?? '').split('\n').filter(Boolean), pkg.conffiles, `${pkg.name} conffiles`);
+    assert.is(strip(description), strip(pkg.description.join(' ')), `${pkg.name} description`);
   }
 });
 
