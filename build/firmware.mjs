@@ -1,6 +1,8 @@
 // `make firmware`: bakes our packages and their dependencies into a firmware
 // image with an unpacked OpenWrt Image Builder, the documented way
 // (`make image PROFILE=... PACKAGES=...`; local packages go in its packages/).
+// A 25.x Image Builder installs .apk packages (CONFIG_USE_APK=y in its
+// .config) and indexes its packages/ itself; up to 24.10 it installs .ipk.
 //
 //   node build/firmware.mjs check IMAGEBUILDER=DIR
 //   node build/firmware.mjs image IMAGEBUILDER=DIR [PROFILE=name] [EXTRA_PACKAGES="a b"] [PKGDIR=dist]
@@ -9,12 +11,14 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
-import { DIST, VERSION } from './common.mjs';
+import { apkName } from './apk.mjs';
+import { DIST } from './common.mjs';
+import { ipkName } from './ipk.mjs';
 import { PACKAGES } from './packages.mjs';
 
 const HOW_TO_GET_ONE = `make firmware needs IMAGEBUILDER=<directory of an unpacked OpenWrt Image Builder>.
-  Get the one for your router's target from the OpenWrt download server, e.g. for 24.10:
-    https://downloads.openwrt.org/releases/24.10.0/targets/<target>/<subtarget>/openwrt-imagebuilder-*.tar.zst
+  Get the one for your router's target from the OpenWrt download server, e.g. for 25.12 (or 24.10):
+    https://downloads.openwrt.org/releases/25.12.<n>/targets/<target>/<subtarget>/openwrt-imagebuilder-*.tar.zst
   (the Firmware Selector or the Table of Hardware names your target), unpack it, then:
     make firmware IMAGEBUILDER=/path/to/openwrt-imagebuilder-... PROFILE=<device profile>
   \`make -C /path/to/openwrt-imagebuilder-... info\` lists the profiles.`;
@@ -25,7 +29,7 @@ function args(argv) {
   return Object.fromEntries(argv.map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]).filter(([k]) => k));
 }
 
-/** The Image Builder directory, checked; throws Stop with what to do. */
+/** The Image Builder directory, checked, and the package format it installs; throws Stop with what to do. */
 export function imageBuilder(dir) {
   if (!dir) throw new Stop(HOW_TO_GET_ONE);
 
@@ -35,12 +39,8 @@ export function imageBuilder(dir) {
   if (!existsSync(join(ib, 'Makefile')) || !existsSync(config) || !existsSync(join(ib, 'packages'))) {
     throw new Stop(`${ib} is not an unpacked OpenWrt Image Builder (it has no Makefile, .config and packages/).\n${HOW_TO_GET_ONE}`);
   }
-  // OpenWrt 25.x Image Builders install apk packages; we build .ipk.
-  if (/^CONFIG_USE_APK=y$/m.test(readFileSync(config, 'utf8'))) {
-    throw new Stop(`${ib} is an apk-based Image Builder (OpenWrt 25.x or newer): it needs .apk packages, which the OpenWrt SDK builds from package/ (see README, "Build with the OpenWrt SDK"); put them in ${join(ib, 'packages')} and run its make image yourself.`);
-  }
 
-  return ib;
+  return { ib, format: /^CONFIG_USE_APK=y$/m.test(readFileSync(config, 'utf8')) ? 'apk' : 'ipk' };
 }
 
 /** What make image installs: our packages, what they depend on, and extras. */
@@ -51,19 +51,27 @@ export function imagePackages(extra = '') {
   return [...new Set([...ours, ...deps, ...extra.split(/\s+/).filter(Boolean)])];
 }
 
-function image({ IMAGEBUILDER, PROFILE = '', EXTRA_PACKAGES = '', PKGDIR = DIST }) {
-  const ib = imageBuilder(IMAGEBUILDER);
+/** Our package files for a format, as build/ipk.mjs and build/apk.mjs name them. */
+const packageFile = (pkg, format) => (format === 'apk' ? apkName(pkg) : ipkName(pkg));
 
+function image({ IMAGEBUILDER, PROFILE = '', EXTRA_PACKAGES = '', PKGDIR = DIST }) {
+  const { ib, format } = imageBuilder(IMAGEBUILDER);
+
+  console.log(`firmware: ${ib} installs .${format} packages (OpenWrt ${format === 'apk' ? '25.x' : '24.10 or older'})`);
   for (const pkg of PACKAGES) {
-    const file = `${pkg.name}_${VERSION}_all.ipk`;
+    const file = packageFile(pkg, format);
 
     if (!existsSync(join(PKGDIR, file))) throw new Stop(`${join(PKGDIR, file)} is missing: run make first`);
     copyFileSync(join(PKGDIR, file), join(ib, 'packages', file));
     console.log(`firmware: copied ${file} to ${join(ib, 'packages')}`);
   }
 
-  if (!readdirSync(join(ib, 'packages')).some((f) => /^txiki[_-]/.test(f))) {
-    console.warn(`firmware: warning: no txiki package in ${join(ib, 'packages')}. OpenWrt's feeds have no txiki.js runtime yet:\n  unless a repository in the Image Builder's repositories.conf has 'txiki', put its .ipk there, or make image will fail to satisfy the dependency.`);
+  const txiki = format === 'apk' ? /^txiki-[0-9].*\.apk$/ : /^txiki_.*\.ipk$/;
+
+  if (!readdirSync(join(ib, 'packages')).some((f) => txiki.test(f))) {
+    const where = format === 'apk' ? 'repositories' : 'repositories.conf';
+
+    console.warn(`firmware: warning: no txiki package in ${join(ib, 'packages')}. OpenWrt's feeds have no txiki.js runtime yet:\n  unless a repository in the Image Builder's ${where} has 'txiki', put its .${format} there, or make image will fail to satisfy the dependency.`);
   }
 
   const make = ['-C', ib, 'image', `PACKAGES=${imagePackages(EXTRA_PACKAGES).join(' ')}`, ...(PROFILE ? [`PROFILE=${PROFILE}`] : [])];

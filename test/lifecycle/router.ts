@@ -118,20 +118,31 @@ export class Router {
 
   /** Every file and symlink in the root outside the test's own machinery. */
   files(): string[] {
-    const out: string[] = [];
+    return this.walk().filter((e) => !e.dir).map((e) => e.path);
+  }
+
+  /** Every directory in the root outside the test's own machinery. */
+  dirs(): string[] {
+    return this.walk().filter((e) => e.dir).map((e) => e.path);
+  }
+
+  private walk(): { path: string; dir: boolean }[] {
+    const out: { path: string; dir: boolean }[] = [];
     const walk = (dir: string): void => {
       for (const name of readdirSync(this.path(dir))) {
         const rel = `${dir}/${name}`;
         const st = lstatSync(this.path(rel));
 
+        out.push({ path: rel, dir: st.isDirectory() });
         if (st.isDirectory()) walk(rel);
-        else out.push(rel);
       }
     };
 
     walk('');
 
-    return out.filter((f) => !/^\/(bin\/|dev\/|lib64\/|lib\/x86_64-linux-gnu\/|usr\/lib\/x86_64-linux-gnu\/|var\/log\/calls$)/.test(f)).sort();
+    return out
+      .filter((e) => !/^\/(bin|dev|lib64|lib\/x86_64-linux-gnu|usr\/lib\/x86_64-linux-gnu|var\/log\/calls)(\/|$)/.test(e.path))
+      .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
 
   destroy(): void {

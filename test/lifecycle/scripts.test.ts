@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
-import { apkScripts, type Package } from './pkg.ts';
+import { apkScripts } from '../../build/apk/openwrt.ts';
 
 const BUSYBOX = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p))!;
 const { makefileScript } = (await import(join(process.cwd(), 'build/ipk.mjs'))) as { makefileScript(name: string, script: string): string | undefined };
@@ -29,18 +29,19 @@ test('the shipped scripts parse with busybox sh and dash', () => {
 
 test('the maintainer scripts exist for both packages and parse, alone and as apk composes them', () => {
   for (const name of ['vpn-passthrough', 'luci-app-vpn-passthrough']) {
-    const postinst = makefileScript(name, 'postinst');
-    const prerm = makefileScript(name, 'prerm');
+    const [postinst, prerm, postrm] = ['postinst', 'prerm', 'postrm'].map((s) => makefileScript(name, s));
 
-    assert.ok(postinst && prerm, `${name}: Package/${name}/postinst and /prerm in its Makefile`);
+    assert.ok(postinst && prerm && postrm, `${name}: Package/${name}/postinst, /prerm and /postrm in its Makefile`);
     parses(postinst!, `${name} postinst`);
     parses(prerm!, `${name} prerm`);
+    parses(postrm!, `${name} postrm`);
     // No exit: apk runs them inline, after default_postinst / default_prerm.
     for (const s of [postinst!, prerm!]) assert.not.match(s, /^\s*(exit|return)\b/m, `${name}: no exit/return`);
 
-    const pkg: Package = { name, control: new Map([['postinst-pkg', postinst!], ['prerm-pkg', prerm!]]), files: [], conffiles: [] };
+    const composed = apkScripts(name, { postinst, prerm, postrm });
 
-    for (const [script, text] of Object.entries(apkScripts(pkg))) parses(text, `${name} apk ${script}`);
+    assert.equal(Object.keys(composed), ['post-install', 'post-upgrade', 'pre-deinstall', 'post-deinstall']);
+    for (const [script, text] of Object.entries(composed)) parses(text!, `${name} apk ${script}`);
   }
 });
 
