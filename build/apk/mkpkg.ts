@@ -14,7 +14,7 @@ import { join } from 'node:path';
 
 import { deflateRaw } from 'pako';
 
-import { AdbWriter, block, BLOCK_ADB, BLOCK_DATA, fileHeader, NULL, TYPE_OBJECT, type Val } from './adb.ts';
+import { AdbWriter, block, BLOCK_ADB, BLOCK_DATA, fileHeader, NULL, type Val } from './adb.ts';
 import {
   ACL,
   DEPMASK_ANY,
@@ -253,9 +253,9 @@ function directories(w: AdbWriter, entries: Entry[], epoch: number): { dirs: Val
     const self = entries.find((e) => e.type === 'dir' && e.path === dir)!;
     const name = w.blob(dir);
     const acl = aclValue(w, self);
-    // The files array, sorted by name; apk writes arrays set as object fields with the object type.
+    // The files array, sorted by name (apk tags arrays set as fields as objects, too).
     const sorted = sortByName(names.map((n, i) => ({ ...n, val: files[i]! })));
-    const filesVal = w.object(sorted.map((f) => f.val), TYPE_OBJECT);
+    const filesVal = w.object(sorted.map((f) => f.val));
 
     written.push({ name: dir, val: w.object(set(DIR, { name, acl, files: filesVal })), dir: { path: dir, files: sorted } });
   }
@@ -279,15 +279,12 @@ export function mkpkg(spec: PackageSpec): Uint8Array {
 
   info[fieldIndex(PKGINFO, 'hashes') - 1] = hashes;
 
-  const pkg: Record<string, Val> = { info: w.object(info) };
+  // info, paths, scripts, the package: in this order, as apk writes them.
+  const pkg: Record<string, Val> = {};
 
+  pkg.info = w.object(info);
   pkg.paths = w.object(dirs);
-
-  if (hasScripts) {
-    const texts = SCRIPT_NAMES.map((n) => (scripts[n] === undefined ? NULL : w.blob(bytes(scripts[n]!))));
-
-    pkg.scripts = w.object(texts);
-  }
+  if (hasScripts) pkg.scripts = w.object(SCRIPT_NAMES.map((n) => (scripts[n] === undefined ? NULL : w.blob(bytes(scripts[n]!)))));
   w.setRoot(w.object(set(PACKAGE, pkg)));
   w.bytesOf(hashes).set(createHash('sha256').update(w.payload()).digest().subarray(0, 20));
 

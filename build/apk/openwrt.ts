@@ -9,7 +9,9 @@ import { join } from 'node:path';
 
 import type { ScriptName } from './schema.ts';
 
-/** The Makefile's `define Package/<name>/<script>` bodies, as the shell will see them (make's $$ undone). */
+/** The package's own scripts as package-pack.mk writes them to files: each
+ * `define Package/<name>/<script>` body, make's $$ undone, as `echo` writes
+ * it (ending in a newline); build/ipk.mjs makefileScript() reads them. */
 export interface MakefileScripts {
   preinst?: string;
   postinst?: string;
@@ -17,27 +19,30 @@ export interface MakefileScripts {
   postrm?: string;
 }
 
-const ourLines = (text: string | undefined) => (text ?? '').split('\n').filter((l, i, all) => !/^\s*#!/.test(l) && !(i === all.length - 1 && l === '')).map((l) => `${l}\n`).join('');
+/** `sed '/^\s*#!/d'`: the text without its #! lines. */
+const withoutShebangs = (text = '') =>
+  text
+    .split(/(?<=\n)/)
+    .filter((line) => !/^\s*#!/.test(line))
+    .join('');
 
 /**
  * The apk scripts: default_postinst / default_prerm from /lib/functions.sh,
- * then the package's own postinst / prerm without their #! lines; upgrades
- * run the same with PKG_UPGRADE=1. Each define reaches its file through
- * `echo`, which ends it with a newline.
+ * then the package's own postinst / prerm, inline; upgrades run the same
+ * with PKG_UPGRADE=1. The preinst and postrm stay scripts of their own.
  */
-export function apkScripts(name: string, defs: MakefileScripts): Partial<Record<ScriptName, string>> {
-  const echoed = (s: string | undefined) => (s === undefined ? undefined : s.endsWith('\n') ? s : `${s}\n`);
+export function apkScripts(name: string, own: MakefileScripts): Partial<Record<ScriptName, string>> {
   const source = ['[ -s ${IPKG_INSTROOT}/lib/functions.sh ] || exit 0\n', '. ${IPKG_INSTROOT}/lib/functions.sh\n', 'export root="${IPKG_INSTROOT}"\n', `export pkgname="${name}"\n`].join('');
-  const postInstall = `#!/bin/sh\n[ "\${IPKG_NO_SCRIPT}" = "1" ] && exit 0\n${source}add_group_and_user\ndefault_postinst\n${ourLines(echoed(defs.postinst))}`;
+  const postInstall = `#!/bin/sh\n[ "\${IPKG_NO_SCRIPT}" = "1" ] && exit 0\n${source}add_group_and_user\ndefault_postinst\n${withoutShebangs(own.postinst)}`;
   const scripts: Partial<Record<ScriptName, string>> = {};
 
-  if (defs.preinst !== undefined) scripts['pre-install'] = echoed(defs.preinst);
+  if (own.preinst !== undefined) scripts['pre-install'] = own.preinst;
   scripts['post-install'] = postInstall;
-  if (defs.preinst !== undefined) scripts['pre-upgrade'] = `#!/bin/sh\nexport PKG_UPGRADE=1\n${ourLines(echoed(defs.preinst))}`;
-  scripts['post-upgrade'] = `#!/bin/sh\nexport PKG_UPGRADE=1\n${ourLines(postInstall)}`;
-  scripts['pre-deinstall'] = `#!/bin/sh\n${source}default_prerm\n${ourLines(echoed(defs.prerm))}`;
+  if (own.preinst !== undefined) scripts['pre-upgrade'] = `#!/bin/sh\nexport PKG_UPGRADE=1\n${withoutShebangs(own.preinst)}`;
+  scripts['post-upgrade'] = `#!/bin/sh\nexport PKG_UPGRADE=1\n${withoutShebangs(postInstall)}`;
+  scripts['pre-deinstall'] = `#!/bin/sh\n${source}default_prerm\n${withoutShebangs(own.prerm)}`;
   // sed -z 's/^\s*#!/#!/': whitespace before the first #! goes.
-  if (defs.postrm !== undefined) scripts['post-deinstall'] = echoed(defs.postrm)!.replace(/^\s*#!/, '#!');
+  if (own.postrm !== undefined) scripts['post-deinstall'] = own.postrm.replace(/^\s*#!/, '#!');
 
   return scripts;
 }
