@@ -7,6 +7,7 @@ import { error, warning, type Diagnostic } from './diag.ts';
 import { FAMILIES, PROTOCOLS, type Family, type ProtocolName } from './model.ts';
 import { parseHost, type Host } from './net/addr.ts';
 import type { UciPackage, UciSection } from './uci/parse.ts';
+import { readServer, type ServerConfig } from './servers/config.ts';
 
 export const PACKAGE = 'vpn-passthrough';
 
@@ -24,6 +25,8 @@ export interface Config {
   lanZones: string[];
   wanZones: string[];
   protocols: Record<ProtocolName, ProtocolConfig>;
+  /** VPN servers behind the router (core/servers), in file order. */
+  servers: ServerConfig[];
 }
 
 /** What every consumer router ships: everything passes. */
@@ -38,16 +41,17 @@ export function defaults(): Config {
       l2tp: { enabled: true, family: 'any', hosts: [] },
       ipsec: { enabled: true, family: 'any', hosts: [] },
     },
+    servers: [],
   };
 }
 
-type Value = string | string[];
-type Reader<T> = (value: Value, field: string, out: Diagnostic[]) => T | undefined;
+export type Value = string | string[];
+export type Reader<T> = (value: Value, field: string, out: Diagnostic[]) => T | undefined;
 
 const TRUE = ['1', 'true', 'yes', 'on', 'enabled'];
 const FALSE = ['0', 'false', 'no', 'off', 'disabled'];
 
-const bool: Reader<boolean> = (value, field, out) => {
+export const bool: Reader<boolean> = (value, field, out) => {
   if (typeof value !== 'string') {
     out.push(error('not_a_list', 'must be a single value (option), not a list', field, value.join(' ')));
 
@@ -100,16 +104,16 @@ const hosts: Reader<Host[]> = (value, field, out) => {
 };
 
 /** Reads one option's value and, when valid, stores it. */
-type Setter = (value: Value, field: string, out: Diagnostic[]) => void;
+export type Setter = (value: Value, field: string, out: Diagnostic[]) => void;
 
-const into = <T>(read: Reader<T>, assign: (v: T) => void): Setter => (value, field, out) => {
+export const into = <T>(read: Reader<T>, assign: (v: T) => void): Setter => (value, field, out) => {
   const parsed = read(value, field, out);
 
   if (parsed !== undefined) assign(parsed);
 };
 
 /** Reads a section through its option table; unknown options are warnings. */
-function readSection(section: UciSection, label: string, table: Record<string, Setter>, out: Diagnostic[]): void {
+export function readSection(section: UciSection, label: string, table: Record<string, Setter>, out: Diagnostic[]): void {
   for (const [name, value] of section.options) {
     const field = `${PACKAGE}.${label}.${name}`;
     const setter = table[name];
@@ -167,8 +171,10 @@ export function readConfig(pkg: UciPackage): { config: Config; diagnostics: Diag
           out.push(warning('host_family_mismatch', `is an ${host.kind === 'ipv4' ? 'IPv4' : 'IPv6'} host but family is '${protocol.family}': it never passes`, `${PACKAGE}.${name}.host`, host.text));
         }
       }
+    } else if (section.type === 'server') {
+      config.servers.push(readServer(section, index, out));
     } else {
-      out.push(warning('unknown_section', `is not a section type of ${PACKAGE} ('globals', 'protocol'); ignored`, `${PACKAGE}.${label}`, section.type));
+      out.push(warning('unknown_section', `is not a section type of ${PACKAGE} ('globals', 'protocol', 'server'); ignored`, `${PACKAGE}.${label}`, section.type));
     }
   }
 

@@ -5,6 +5,7 @@ import type { Config } from './config.ts';
 import { error, warning, type Diagnostic } from './diag.ts';
 import { PROTOCOLS, type HelperState, type ProtocolName } from './model.ts';
 import type { Devices } from './zones.ts';
+import { planServers, type ServersPlan } from './servers/plan.ts';
 
 /** What one protocol's ports and IP protocols are: complete sets, no leak. */
 export const MATCHES: Record<ProtocolName, { tcp: number[]; udp: number[]; ip: string[]; summary: string }> = {
@@ -50,6 +51,8 @@ export interface Plan {
    * too; when everything passes only new connections are (for the counters). */
   classifyEstablished: boolean;
   protocols: ProtocolPlan[];
+  /** VPN servers behind the router (core/servers). */
+  servers: ServersPlan;
 }
 
 function protocolPlan(name: ProtocolName, config: Config): ProtocolPlan {
@@ -89,6 +92,9 @@ export function plan(config: Config, devices: Devices, helper: HelperState): { p
   if (config.enabled && devices.outside.length === 0) diagnostics.push(error('no_outside_devices', 'the outside zones have no devices: nothing to pass through', 'vpn-passthrough.globals.wan_zone', config.wanZones.join(' ')));
 
   const protocols = PROTOCOLS.map((name) => protocolPlan(name, config));
+  const servers = planServers(config.servers, config.enabled, helper);
+
+  diagnostics.push(...servers.diagnostics);
 
   return {
     plan: {
@@ -99,6 +105,7 @@ export function plan(config: Config, devices: Devices, helper: HelperState): { p
       recordEsp: config.protocols.ipsec.enabled && config.protocols.ipsec.family !== 'ipv6',
       classifyEstablished: protocols.some((p) => p.drops),
       protocols,
+      servers: servers.servers,
     },
     diagnostics,
   };

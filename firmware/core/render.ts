@@ -18,8 +18,12 @@
 //   pptp_helper (prerouting, mangle) / pptp_helper_local (output, mangle):
 //     attach the pptp helper to new TCP 1723 connections, after conntrack
 //     (-200) and before it confirms them, for inside hosts and the router.
+//   server_*: VPN servers behind the router (DNAT, their exemption from the
+//     switches, counters): see core/servers/render.ts.
 
 import { MATCHES, type HostSets, type Plan, type ProtocolPlan } from './plan.ts';
+import { serverChains, serverCounters, serverExemptions, serverHelperRules, serverSets } from './servers/render.ts';
+import { PASSTHROUGH_OF, type Member } from './servers/sets.ts';
 
 export const TABLE = 'vpn_passthrough';
 
@@ -67,7 +71,7 @@ function protocolChains(p: ProtocolPlan, plan: Plan): string[] {
   const name = p.name;
   const out = verdict(p, p.outbound, `${name}_out`);
   const back = verdict(p, p.inbound, `${name}_in`);
-  const lines = [`\tchain ${name}_traffic {`];
+  const lines = [`\tchain ${name}_traffic {`, ...serverExemptions(plan.servers, (Object.keys(PASSTHROUGH_OF) as Member[]).filter((m) => PASSTHROUGH_OF[m] === name))];
 
   if (p.expected) {
     lines.push(`\t\tct status expected iifname @inside oifname @outside ${out}`, `\t\tct status expected iifname @outside oifname @inside ${back}`);
@@ -125,7 +129,7 @@ function hostSets(p: ProtocolPlan): string[] {
 }
 
 function helperChains(plan: Plan): string[] {
-  if (!plan.pptpHelper) return [];
+  if (!plan.pptpHelper && !plan.servers.helper) return [];
 
   // Cheapest test first: most packets are not TCP to port 1723.
   const attach = 'tcp dport 1723 meta nfproto ipv4 ct state new ct helper set "pptp"';
@@ -135,14 +139,11 @@ function helperChains(plan: Plan): string[] {
     '',
     '\tchain pptp_helper {',
     '\t\ttype filter hook prerouting priority mangle; policy accept;',
-    `\t\t${attach.replace('tcp dport 1723 ', 'tcp dport 1723 iifname @inside ')}`,
+    ...(plan.pptpHelper ? [`\t\t${attach.replace('tcp dport 1723 ', 'tcp dport 1723 iifname @inside ')}`] : []),
+    ...serverHelperRules(plan.servers),
     '\t}',
     '',
-    '\tchain pptp_helper_local {',
-    '\t\ttype filter hook output priority mangle; policy accept;',
-    `\t\t${attach}`,
-    '\t}',
-    '',
+    ...(plan.pptpHelper ? ['\tchain pptp_helper_local {', '\t\ttype filter hook output priority mangle; policy accept;', `\t\t${attach}`, '\t}', ''] : []),
   ];
 }
 
@@ -157,15 +158,18 @@ export function render(plan: Plan): string {
   const body = [
     ...plan.protocols.map((p) => `\tcounter ${p.name}_pass {}`),
     ...plan.protocols.map((p) => `\tcounter ${p.name}_drop {}`),
+    ...serverCounters(plan.servers),
     '',
     set('inside', 'ifname', plan.devices.inside.map(quote), interval(plan.devices.inside)),
     set('outside', 'ifname', plan.devices.outside.map(quote), interval(plan.devices.outside)),
     ...(plan.recordEsp ? ['\tset esp_senders { type ipv4_addr . ipv4_addr; flags dynamic, timeout; timeout 5m; }'] : []),
     ...plan.protocols.flatMap(hostSets),
+    ...serverSets(plan.servers),
     '',
     ...helperChains(plan),
     ...classifier(plan),
     ...plan.protocols.flatMap((p) => protocolChains(p, plan)),
+    ...serverChains(plan.servers),
   ];
 
   while (body.at(-1) === '') body.pop();
