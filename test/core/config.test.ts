@@ -55,7 +55,7 @@ for (const [what, text, expected] of [
   ['bad zone name', "config globals 'globals'\n\tlist lan_zone 'my-lan'\n", ["error: vpn-passthrough.globals.lan_zone='my-lan': is not a firewall zone name (letters, digits, _) [invalid_zone_name]"]],
   ['a zone both inside and outside', "config globals 'globals'\n\tlist lan_zone 'lan'\n\tlist wan_zone 'lan'\n", ["error: vpn-passthrough.globals.wan_zone='lan': is listed as both lan_zone and wan_zone [zone_inside_and_outside]"]],
   ['unknown option (warning)', "config protocol 'pptp'\n\toption enable '0'\n", ["warning: vpn-passthrough.pptp.enable='0': is not an option of a 'protocol' section; ignored [unknown_option]"]],
-  ['unknown section type (warning)', "config rule 'x'\n", ["warning: vpn-passthrough.x='rule': is not a section type of vpn-passthrough ('globals', 'protocol'); ignored [unknown_section]"]],
+  ['unknown section type (warning)', "config rule 'x'\n", ["warning: vpn-passthrough.x='rule': is not a section type of vpn-passthrough ('globals', 'protocol', 'server'); ignored [unknown_section]"]],
   ['host bits set (warning)', "config protocol 'pptp'\n\tlist host '192.168.1.20/24'\n", ["warning: vpn-passthrough.pptp.host='192.168.1.20/24': has host bits set beyond its prefix; using 192.168.1.0/24 [host_bits_set]"]],
   ['host of the wrong family (warning)', "config protocol 'pptp'\n\toption family 'ipv6'\n\tlist host '192.168.1.20'\n", ["warning: vpn-passthrough.pptp.host='192.168.1.20': is an IPv4 host but family is 'ipv6': it never passes [host_family_mismatch]"]],
   ['a second globals section (warning)', "config globals 'globals'\nconfig globals 'other'\n", ["warning: vpn-passthrough.other: only one 'globals' section is read; this one is ignored [duplicate_globals]"]],
