@@ -33,6 +33,8 @@ export const PACKAGES = [
       ['/etc/init.d/vpn-passthrough', 'files/etc/init.d/vpn-passthrough', 0o755],
       ['/etc/config/vpn-passthrough', 'files/etc/config/vpn-passthrough', 0o600],
       ['/etc/uci-defaults/90-vpn-passthrough', 'files/etc/uci-defaults/90-vpn-passthrough', 0o644],
+      ['/usr/share/nftables.d/table-post/30-vpn-passthrough.nft', 'files/usr/share/nftables.d/table-post/30-vpn-passthrough.nft', 0o644],
+      ['/usr/share/nftables.d/chain-pre/forward/30-vpn-passthrough.nft', 'files/usr/share/nftables.d/chain-pre/forward/30-vpn-passthrough.nft', 0o644],
     ],
   },
   {

@@ -41,6 +41,27 @@ export interface LastApply {
   diagnostics: Diagnostic[];
 }
 
+/** A VPN server behind the router (a `config server` section). */
+export interface ServerStatus {
+  /** The section's name (`@server[N]` when anonymous). */
+  name: string;
+  enabled: boolean;
+  protocol: ProtocolName | null;
+  host: string | null;
+  host6: string | null;
+  /** Outside sources allowed in; empty = any. */
+  allow: string[];
+  /** What is forwarded to it, e.g. "UDP 500 + UDP 4500 + ESP". */
+  forwards: string;
+  /** Its rules are in the kernel now. */
+  active: boolean;
+  /** Since the last apply: connections let in (packets = connections,
+   * bytes = their first packets' bytes), and packets refused because their
+   * source is not on the allow list. */
+  connections: Counter;
+  refused: Counter;
+}
+
 export interface Status {
   version: string;
   /** The master switch (globals.enabled). */
@@ -52,6 +73,8 @@ export interface Status {
   outside: { zones: string[]; devices: string[] };
   helper: { pptp: HelperState };
   protocols: Record<ProtocolName, ProtocolStatus>;
+  /** VPN servers behind this router. */
+  servers: ServerStatus[];
   last_apply: LastApply | null;
   /** What the current configuration says about itself (errors, warnings). */
   diagnostics: Diagnostic[];

@@ -13,6 +13,7 @@ import { cutOffloadedFlows } from './conntrack.ts';
 import { PPTP_MODULE, pptpHelperState } from './helper.ts';
 import { loadInputs, type NetifdDump, type Paths } from './inputs.ts';
 import { loadRuleset, readCounters } from './nft.ts';
+import { afterLoad, checkServerInputs, fw4Part, serverStatus, serverStatusDiagnostics } from './servers.ts';
 import { accepted, commitRuleset, lastRuleset, recorded, record, stageRuleset } from './state.ts';
 
 export type { NetifdDump, Paths } from './inputs.ts';
@@ -79,15 +80,21 @@ export async function apply(platform: Platform, paths: Paths, options: ApplyOpti
   const helper: HelperState = loaded.config.enabled && pptp.enabled && pptp.family !== 'ipv6' ? (known ?? (await pptpHelperState(platform))) : (last?.helper ?? options.helper ?? 'unknown');
   const result: ApplyResult = { ok: false, unchanged: false, diagnostics, duration_ms: 0, helper };
 
+  if (!hasErrors(diagnostics)) diagnostics.push(...(await checkServerInputs(platform, loaded)));
   if (!hasErrors(diagnostics)) {
     const planned = makePlan(loaded.config, loaded.devices, helper);
 
     diagnostics.push(...planned.diagnostics);
     if (!hasErrors(diagnostics)) {
+      // fw4's hook chain changes in the same transaction as our table.
+      const fw4 = await fw4Part(platform, paths, planned.plan, loaded);
+
+      diagnostics.push(...fw4.diagnostics);
       result.plan = planned.plan;
-      result.ruleset = render(planned.plan);
+      result.ruleset = render(planned.plan) + fw4.script;
       result.unchanged = await unchanged(platform, paths, planned.plan, result.ruleset);
       if (!result.unchanged) diagnostics.push(...(await loadKernel(platform, paths, planned.plan, result.ruleset, options.check === true, loaded.flowOffload)));
+      if (!result.unchanged && !hasErrors(diagnostics)) diagnostics.push(...(await afterLoad(platform, paths, planned.plan, fw4.rules)));
     }
   }
 
@@ -102,14 +109,19 @@ export async function apply(platform: Platform, paths: Paths, options: ApplyOpti
 export async function renderRuleset(platform: Platform, paths: Paths, netifd?: NetifdDump): Promise<{ ruleset?: string; diagnostics: Diagnostic[] }> {
   const loaded = await loadInputs(platform, paths, netifd);
 
-  if (hasErrors(loaded.diagnostics)) return { diagnostics: loaded.diagnostics };
+  const checked = [...loaded.diagnostics, ...(hasErrors(loaded.diagnostics) ? [] : await checkServerInputs(platform, loaded))];
+
+  if (hasErrors(checked)) return { diagnostics: checked };
 
   // Rendering must not load modules: the last apply's helper state, or assume present.
   const helper = (await platform.exists(PPTP_MODULE)) ? 'loaded' : ((await recorded(platform, paths))?.helper ?? 'unknown');
   const planned = makePlan(loaded.config, loaded.devices, helper);
-  const diagnostics = [...loaded.diagnostics, ...planned.diagnostics];
+  const diagnostics = [...checked, ...planned.diagnostics];
 
-  return hasErrors(diagnostics) ? { diagnostics } : { ruleset: render(planned.plan), diagnostics };
+  if (hasErrors(diagnostics)) return { diagnostics };
+  const fw4 = await fw4Part(platform, paths, planned.plan, loaded);
+
+  return { ruleset: render(planned.plan) + fw4.script, diagnostics: [...diagnostics, ...fw4.diagnostics] };
 }
 
 export async function status(platform: Platform, paths: Paths, netifd?: NetifdDump): Promise<Status> {
@@ -141,7 +153,8 @@ export async function status(platform: Platform, paths: Paths, netifd?: NetifdDu
         }];
       }),
     ) as Status['protocols'],
+    servers: serverStatus(config, counters),
     last_apply: last ? { time: last.time, ok: last.ok, duration_ms: last.duration_ms, diagnostics: last.diagnostics } : null,
-    diagnostics: loaded.diagnostics,
+    diagnostics: [...loaded.diagnostics, ...(hasErrors(loaded.diagnostics) ? [] : await serverStatusDiagnostics(platform, loaded))],
   };
 }

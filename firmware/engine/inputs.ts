@@ -24,6 +24,10 @@ export interface Loaded {
   /** firewall4 offloads established flows past the forward hook. */
   flowOffload: boolean;
   diagnostics: Diagnostic[];
+  /** What the servers' checks read too (engine/servers.ts). */
+  firewall?: UciPackage | null;
+  network?: UciPackage | null;
+  netifdDump?: unknown;
 }
 
 /** A UCI file from the config dir: the parsed package, null when absent. */
@@ -69,10 +73,11 @@ export async function loadInputs(platform: Platform, paths: Paths, netifd?: Neti
     diagnostics.push(error('firewall_config_missing', `${paths.confdir}/firewall does not exist: the lan and wan zones cannot be found`, 'firewall'));
   }
 
-  const live = netifd ? ubusDevices(await netifd().catch(() => null)) : new Map<string, string[]>();
+  const netifdDump = netifd ? await netifd().catch(() => null) : null;
+  const live = netifdDump ? ubusDevices(netifdDump) : new Map<string, string[]>();
   const interfaces = mergeInterfaces(network ? networkDevices(network) : new Map(), live);
   const zones = resolveZones(config, firewallZones(firewall ?? { sections: [] }), interfaces);
 
-  return { config, devices: zones.devices, flowOffload: flowOffloading(firewall ?? { sections: [] }), diagnostics: [...diagnostics, ...zones.diagnostics] };
+  return { config, devices: zones.devices, flowOffload: flowOffloading(firewall ?? { sections: [] }), diagnostics: [...diagnostics, ...zones.diagnostics], firewall, network, netifdDump };
 }
 

@@ -106,6 +106,7 @@ export function nodePlatform(args: readonly string[] = process.argv.slice(2)): P
     },
     readDir: async (path) => (await fs.readdir(path)).sort(),
     exists: (path) => fs.stat(path).then(() => true, () => false),
+    readLink: (path) => fs.readlink(path),
     async *readChunks(path) {
       for await (const chunk of createReadStream(path, { highWaterMark: 64 * 1024 }) as AsyncIterable<Buffer>) {
         yield new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);

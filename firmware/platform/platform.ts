@@ -51,6 +51,8 @@ export interface Platform {
   /** The names in a directory; throws ENOENT when it does not exist. */
   readDir(path: string): Promise<string[]>;
   exists(path: string): Promise<boolean>;
+  /** Where a symbolic link points (/proc/PID/fd/N → "socket:[INODE]"). */
+  readLink(path: string): Promise<string>;
   /** A file's bytes chunk by chunk, for files too large to hold at once
    * (the conntrack table). Throws like readFile when it cannot be read. */
   readChunks(path: string): AsyncIterable<Uint8Array>;

@@ -48,6 +48,7 @@ declare namespace tjs {
   function makeDir(path: string, options?: { mode?: number; recursive?: boolean }): Promise<void>;
   function readDir(path: string): Promise<DirHandle>;
   function stat(path: string): Promise<StatResult>;
+  function readLink(path: string): Promise<string>;
 
   // Processes.
   interface ProcessStatus {

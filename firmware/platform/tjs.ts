@@ -170,6 +170,7 @@ export function tjsPlatform(): Platform {
         return false;
       }
     },
+    readLink: (path) => tjs.readLink(path),
     readChunks,
 
     run,

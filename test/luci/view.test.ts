@@ -31,6 +31,7 @@ function status(over: Partial<Status> = {}): Status {
       l2tp: { enabled: false, family: 'ipv4', hosts: ['192.168.1.20', 'aa:bb:cc:dd:ee:01'], passed: counter(0, 0), dropped: counter(7, 980) },
       ipsec: { enabled: true, family: 'ipv6', hosts: [], passed: counter(3, 1_572_864), dropped: counter(0, 0) },
     },
+    servers: [],
     last_apply: {
       time: 1_700_000_000,
       ok: false,
