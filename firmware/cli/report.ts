@@ -2,6 +2,8 @@
 // the daemon logs.
 
 import { MATCHES, type Plan, type ProtocolPlan } from '../core/plan.ts';
+import type { ServerPlan } from '../core/servers/plan.ts';
+import { describeMembers } from '../core/servers/sets.ts';
 import type { ApplyResult } from '../engine/engine.ts';
 
 const HELPER: Record<string, string> = { loaded: 'module loaded', builtin: 'built into the kernel', missing: 'MISSING', unknown: 'state unknown' };
@@ -33,4 +35,12 @@ export function report(result: ApplyResult, out: (line: string) => void): void {
   }
   out(`vpn-passthrough: applied in ${result.duration_ms} ms: inside ${plan.devices.inside.join(' ')} -> outside ${plan.devices.outside.join(' ')}`);
   for (const p of plan.protocols) out(`  ${describe(p, plan, result.helper)}`);
+  for (const s of plan.servers.list) out(`  ${serverLine(s)}`);
+}
+
+/** "server office (ipsec): UDP 500 + UDP 4500 + ESP -> 192.168.1.20, fd00::20, from 198.51.100.0/24" */
+function serverLine(s: ServerPlan): string {
+  const allow = s.allow4 === null ? '' : `, from ${[...s.allow4, ...(s.allow6 ?? [])].join(' ') || 'nobody'}`;
+
+  return `server ${s.name} (${s.protocol}): ${describeMembers(s.members)} -> ${[s.host, s.host6].filter(Boolean).join(', ')}${allow}`;
 }

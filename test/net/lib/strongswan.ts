@@ -23,7 +23,7 @@ export interface Charon {
   stop(): Promise<void>;
 }
 
-function strongswanConf(dir: string): string {
+export function strongswanConf(dir: string): string {
   return `charon {
   # kernel-libipsec before kernel-netlink: ESP in userspace, the kernel has none
   load = random nonce aes sha1 sha2 hmac kdf gmp pem pkcs1 pubkey x509 kernel-libipsec kernel-netlink socket-default vici
