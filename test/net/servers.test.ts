@@ -180,6 +180,15 @@ test('IPsec passthrough off: the server still works, c2 cannot reach an IPsec se
       topo.flushConntrack();
       assertReach(await reach(topo, outside, 'c2', ['ipsec'], [4]), expectReach(() => false, ['ipsec'], [4]), 'c2 ipsec, passthrough off');
     });
+    // A new flow the server itself starts from its port (a rekey after the
+    // NAT-T mapping expired) is the server's too; the same from c2 is not.
+    topo.flushConntrack();
+    const tags = { c1: newTag('srv-out-c1'), c2: newTag('srv-out-c2') };
+    const c1out = await probe(topo, 'c1', outside, [{ kind: 'udp', dst: ADDR.server[4], port: 4500, sport: 4500, tag: tags.c1 }]);
+    const c2out = await probe(topo, 'c2', outside, [{ kind: 'udp', dst: ADDR.server[4], port: 4500, sport: 4500, tag: tags.c2 }]);
+
+    assert.equal(c1out.get(tags.c1)!.map((p) => p.src), [WAN[4]]);
+    assert.equal(c2out.get(tags.c2), []);
 
     applyServers([IPSEC], { ipsec: { enabled: true } });
     topo.flushConntrack();
