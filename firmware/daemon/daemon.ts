@@ -18,6 +18,7 @@ import type { Table } from '../ubus/value.ts';
 import { VERSION } from '../version.ts';
 import { report } from '../cli/report.ts';
 import { InvalidArgument, parseSetArgs } from './args.ts';
+import { serverMethods } from './servers.ts';
 import { writeProtocol } from './uci.ts';
 
 export const OBJECT = 'vpn-passthrough';
@@ -131,6 +132,8 @@ export class Daemon {
           return this.status();
         },
       },
+      // VPN servers behind the router: set_server, delete_server, check_server.
+      ...serverMethods({ platform: this.platform, paths: this.options.paths, ubus: () => this.ubus, netifd: this.netifd, apply: (reason) => this.apply(reason), status: () => this.status() }),
     };
   }
 

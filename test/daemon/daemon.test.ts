@@ -61,7 +61,9 @@ test('it publishes vpn-passthrough with the method signatures', () => {
   const obj = broker.object('vpn-passthrough');
 
   assert.ok(obj, log);
-  assert.equal(toTable(obj!.signature ?? []), { status: {}, sessions: {}, apply: {}, set: { protocol: 3, enabled: 7, family: 3, hosts: 1 } });
+  const server = { name: 3, enabled: 7, protocol: 3, host: 3, host6: 3, allow: 1 };
+
+  assert.equal(toTable(obj!.signature ?? []), { status: {}, sessions: {}, apply: {}, set: { protocol: 3, enabled: 7, family: 3, hosts: 1 }, set_server: server, delete_server: { name: 3 }, check_server: server });
 });
 
 test('it applied at start and said so on the bus and in its log', () => {

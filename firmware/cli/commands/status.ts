@@ -28,9 +28,28 @@ export function statusLines(s: Status): string[] {
     ]),
   ];
 
+  if (s.servers.length > 0) lines.push('', 'VPN servers behind this router:', ...serverTable(s));
   for (const d of [...(last && !last.ok ? last.diagnostics : []), ...s.diagnostics]) lines.push(formatDiagnostic(d));
 
   return lines;
+}
+
+function serverTable(s: Status): string[] {
+  const state = (v: Status['servers'][number]) => (!s.enabled ? 'off (master off)' : !v.enabled ? 'off' : v.active ? 'on' : 'NOT applied');
+
+  return table([
+    ['server', 'protocol', 'forwards', 'to', 'from', 'state', 'connections', 'refused'],
+    ...s.servers.map((v) => [
+      v.name,
+      v.protocol ?? '?',
+      v.forwards || '-',
+      [v.host, v.host6].filter(Boolean).join(', ') || '-',
+      v.allow.join(' ') || 'any',
+      state(v),
+      String(v.connections.packets),
+      v.allow.length ? `${v.refused.packets} pkts` : '-',
+    ]),
+  ]);
 }
 
 export const statusCommand: Command = {
