@@ -9,7 +9,7 @@
 //     its dialog before saving (rpc.js drops the data of an error reply).
 
 import { PACKAGE } from '../core/config.ts';
-import { formatDiagnostic, hasErrors, type Diagnostic } from '../core/diag.ts';
+import { error, formatDiagnostic, hasErrors, type Diagnostic } from '../core/diag.ts';
 import { parseHost } from '../core/net/addr.ts';
 import { SERVER_PROTOCOLS, type ServerProtocol } from '../core/servers/sets.ts';
 import type { ApplyResult, NetifdDump, Paths } from '../engine/engine.ts';
@@ -149,7 +149,19 @@ export function serverMethods(ctx: ServerMethodsContext) {
     check_server: {
       args: SERVER_ARGS,
       handler: async (req: { args: Table }) => {
-        const { diagnostics } = await proposeServer(ctx.platform, ctx.paths, ctx.netifd, parse(ctx, 'check_server', req.args));
+        let wanted: ServerChange;
+
+        try {
+          wanted = parseServerArgs(req.args as Record<string, unknown>);
+        } catch (e) {
+          if (!(e instanceof InvalidArgument)) throw e;
+          // An answer, not a failure: the page shows it beside the fields.
+          const [, key = '', text = e.message] = /^(\w+): (.*)$/s.exec(e.message) ?? [];
+          const name = typeof req.args.name === 'string' && /^[A-Za-z0-9_]+$/.test(req.args.name) ? req.args.name : null;
+
+          return { ok: false, diagnostics: [error('invalid_argument', text, name && key !== 'name' ? `${PACKAGE}.${name}.${key}` : `${PACKAGE}.${key}`)] } as unknown as Table;
+        }
+        const { diagnostics } = await proposeServer(ctx.platform, ctx.paths, ctx.netifd, wanted);
 
         return { ok: !hasErrors(diagnostics), diagnostics } as unknown as Table;
       },

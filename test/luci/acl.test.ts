@@ -30,6 +30,7 @@ async function observe() {
   const status = {
     version: '1', enabled: true, applied: true, log: false, inside: { zones: [], devices: [] }, outside: { zones: [], devices: [] }, helper: { pptp: 'loaded' },
     protocols: Object.fromEntries(['pptp', 'l2tp', 'ipsec'].map((p, i) => [p, { enabled: i !== 1, family: 'any', hosts: [], passed: { packets: 0, bytes: 0 }, dropped: { packets: 0, bytes: 0 } }])),
+    servers: [{ name: 'office', enabled: true, protocol: 'ipsec', host: '192.168.1.20', host6: null, allow: [], forwards: 'UDP 500 + UDP 4500 + ESP', active: true, connections: { packets: 0, bytes: 0 }, refused: { packets: 0, bytes: 0 } }],
     last_apply: null, diagnostics: [],
   };
   const luci = new Luci((_object, method) => (method === 'sessions' ? { sessions: [], warnings: [], skipped: 0 } : status));
@@ -39,7 +40,13 @@ async function observe() {
   for (const p of luci.polls) await p.fn();
 
   luci.phase = 'action';
-  for (const button of node.find((e: El) => e.tag === 'button')) await (button.attrs.click as () => Promise<void>)();
+  for (const button of node.find((e: El) => e.tag === 'button')) {
+    await (button.attrs.click as () => Promise<void>)();
+    // A button may open a dialog (the servers' editor): its buttons are user actions too.
+    const modal = luci.modal;
+
+    for (const inner of modal?.find((e: El) => e.tag === 'button') ?? []) await (inner.attrs.click as () => Promise<void>)();
+  }
 
   const methods = (phases: string[]) => [...new Set(luci.calls.filter((c) => phases.includes(c.phase)).map((c) => `${c.object}/${c.method}`))].sort();
   const reads = methods(['load', 'poll']);
@@ -68,7 +75,7 @@ test('ubus: the ACL reads exactly what the page shows and writes exactly what it
   const group = acl['luci-app-vpn-passthrough']!;
 
   assert.equal(reads, ['vpn-passthrough/sessions', 'vpn-passthrough/status']);
-  assert.equal(writes, ['vpn-passthrough/apply', 'vpn-passthrough/set']);
+  assert.equal(writes, ['vpn-passthrough/apply', 'vpn-passthrough/check_server', 'vpn-passthrough/delete_server', 'vpn-passthrough/set', 'vpn-passthrough/set_server']);
   assert.equal(declared, [...reads, ...writes].sort(), 'every declared ubus method is used');
   assert.equal(granted(group.read), reads, 'read grants = what the page calls to show itself');
   assert.equal(granted(group.write), writes, 'write grants = what only a user action calls');

@@ -141,6 +141,16 @@ export interface SectionTrace {
 /** A ubus reply as rpcd gives it: data, or a numeric status code (4 = NOT_FOUND ...). */
 export type Ubus = (object: string, method: string, args: Record<string, unknown>) => unknown;
 
+/** A LuCI ui widget the view made (ui.Textfield, ui.Select, ui.DynamicList, ui.Checkbox). */
+export interface WidgetTrace {
+  class: string;
+  value: unknown;
+  choices?: unknown;
+  options: Record<string, unknown>;
+  /** What the user typed: the test sets it, getValue() returns it. */
+  setValue(v: unknown): void;
+}
+
 export interface HostHint {
   mac: string;
   name?: string;
@@ -156,6 +166,9 @@ export class Luci {
   readonly maps: { config: string; title?: string; description?: string; sections: SectionTrace[]; readonly?: boolean; resets: number }[] = [];
   readonly polls: { fn: Fn; interval: number }[] = [];
   readonly notifications: El[] = [];
+  /** The dialog ui.showModal opened (null once hidden). */
+  modal: El | null = null;
+  readonly widgets: WidgetTrace[] = [];
   readonly translated = new Set<string>();
   readonly modules: Record<string, unknown>;
 
@@ -214,6 +227,18 @@ export class Luci {
 
     const poll = { add: (fn: Fn, interval: number) => (luci.polls.push({ fn, interval }), true) };
 
+    function widget(cls: string, withChoices: boolean) {
+      return function (this: unknown, value: unknown, ...rest: unknown[]) {
+        const options = ((withChoices ? rest[1] : rest[0]) ?? {}) as Record<string, unknown>;
+        let current = value;
+        const trace: WidgetTrace = { class: cls, value, ...(withChoices ? { choices: rest[0] } : {}), options, setValue: (v) => void (current = v) };
+
+        luci.widgets.push(trace);
+
+        return { render: () => E(withChoices ? 'select' : 'input', { id: options.id }), getValue: () => current, setValue: trace.setValue };
+      };
+    }
+
     const dom = {
       content: (node: El, children: unknown) => {
         node.children = [];
@@ -240,6 +265,14 @@ export class Luci {
 
         return (ev: unknown) => f.call(ctx, ...args, ev);
       },
+      // ui.js showModal(title, children): one dialog at a time.
+      showModal: (title: unknown, children: unknown) => (luci.modal = E('div', { 'class': 'modal' }, [E('h4', {}, title), ...(Array.isArray(children) ? children : [children])])),
+      hideModal: () => void (luci.modal = null),
+      // The widgets: constructor (value, [choices,] options), render(), getValue().
+      Textfield: widget('Textfield', false),
+      Checkbox: widget('Checkbox', false),
+      Select: widget('Select', true),
+      DynamicList: widget('DynamicList', true),
     };
 
     const hosts = guard('Hosts', {

@@ -251,4 +251,101 @@ test('every piece of text goes through _()', async () => {
   }
 });
 
+const SERVERS: Status['servers'] = [
+  { name: 'office', enabled: true, protocol: 'ipsec', host: '192.168.1.20', host6: 'fd00:ab:cd::20', allow: ['198.51.100.0/24'], forwards: 'UDP 500 + UDP 4500 + ESP', active: true, connections: counter(12, 3000), refused: counter(4, 400) },
+  { name: 'legacy', enabled: false, protocol: 'pptp', host: '192.168.1.30', host6: null, allow: [], forwards: 'TCP 1723 + GRE', active: false, connections: counter(0, 0), refused: counter(0, 0) },
+];
+const SERVER_DIAG: Diagnostic = { severity: 'warning', code: 'server_allow_no_ipv6', field: 'vpn-passthrough.office.allow', value: '198.51.100.0/24', message: 'lists only IPv4 sources: nobody reaches the server over IPv6' };
+
+/** The daemon with servers; check_server answers `check`, the other calls are recorded. */
+function serverDaemon(check: unknown = { ok: true, diagnostics: [] }): Ubus & { calls: [string, Record<string, unknown>][] } {
+  const calls: [string, Record<string, unknown>][] = [];
+  const ubus = (_object: string, method: string, args: Record<string, unknown>) => {
+    if (method.endsWith('_server')) calls.push([method, args]);
+    if (method === 'check_server') return check;
+
+    return method === 'sessions' ? SESSIONS : status({ servers: SERVERS, diagnostics: [SERVER_DIAG], last_apply: null });
+  };
+
+  return Object.assign(ubus, { calls });
+}
+
+const widget = (luci: Luci, id: string) => luci.widgets.filter((w) => w.options.id === id).at(-1)!;
+
+test('servers: a row each with what it forwards, to whom, from where, its state and counters; their diagnostics beside them', async () => {
+  const { node } = await runView(source, new Luci(serverDaemon()));
+  const page = text(node);
+
+  assert.match(page, /VPN servers behind this router/);
+  assert.match(page, /officeIPsecUDP 500 \+ UDP 4500 \+ ESP192\.168\.1\.20, fd00:ab:cd::20198\.51\.100\.0\/24forwarded12 connections4 packets/);
+  assert.match(page, /legacyPPTPTCP 1723 \+ GRE192\.168\.1\.30anyonedisabled0 connections-/);
+  assert.match(page, /vpn-passthrough\.office\.allow = 198\.51\.100\.0\/24: lists only IPv4 sources: nobody reaches the server over IPv6\./);
+  assert.is(page.match(/lists only IPv4 sources/g)?.length, 1, 'shown once, with the servers');
+  assert.equal([buttons(node, 'Edit').length, buttons(node, 'Disable').length, buttons(node, 'Enable').length, buttons(node, 'Remove').length, buttons(node, 'Add server').length], [2, 1, 1, 2, 1]);
+});
+
+test('servers: without any, the section says so and offers to add one', async () => {
+  const { node } = await runView(source, new Luci(daemon()));
+
+  assert.match(text(node), /No VPN servers behind this router yet\./);
+  assert.equal(buttons(node, 'Add server').length, 1);
+});
+
+test('Add server: the dialog asks the daemon first and shows its diagnostics by the fields; nothing is saved', async () => {
+  const check = { ok: false, diagnostics: [{ severity: 'error', code: 'server_host_not_inside', field: 'vpn-passthrough.vpn1.host', value: '10.0.2.50', message: 'is not in an inside network (192.168.1.0/24): the server must be a host behind the router' }] };
+  const ubus = serverDaemon(check);
+  const luci = new Luci(ubus);
+  const { node } = await runView(source, luci);
+
+  luci.phase = 'action';
+  await (buttons(node, 'Add server')[0]!.attrs.click as () => Promise<void>)();
+  assert.match(text(luci.modal!), /Add a VPN server/);
+  assert.is(widget(luci, 'vpnpt-server-name').value, 'vpn1', 'a free name is offered');
+  widget(luci, 'vpnpt-server-protocol').setValue('pptp');
+  widget(luci, 'vpnpt-server-host').setValue('10.0.2.50');
+  await (buttons(luci.modal!, 'Save')[0]!.attrs.click as () => Promise<void>)();
+
+  assert.equal(ubus.calls, [['check_server', { name: 'vpn1', enabled: true, protocol: 'pptp', host: '10.0.2.50', host6: '', allow: [] }]]);
+  assert.match(text(luci.modal!), /vpn-passthrough\.vpn1\.host = 10\.0\.2\.50: is not a host of an inside network: is not in an inside network \(192\.168\.1\.0\/24\)/);
+});
+
+test('Add server: with nothing wrong it saves through set_server, closes the dialog and refreshes', async () => {
+  const ubus = serverDaemon();
+  const luci = new Luci(ubus);
+  const { node } = await runView(source, luci);
+
+  await (buttons(node, 'Add server')[0]!.attrs.click as () => Promise<void>)();
+  widget(luci, 'vpnpt-server-name').setValue('home');
+  widget(luci, 'vpnpt-server-host').setValue('192.168.1.40');
+  widget(luci, 'vpnpt-server-allow').setValue(['198.51.100.7']);
+  luci.phase = 'save';
+  await (buttons(luci.modal!, 'Save')[0]!.attrs.click as () => Promise<void>)();
+
+  const values = { name: 'home', enabled: true, protocol: 'ipsec', host: '192.168.1.40', host6: '', allow: ['198.51.100.7'] };
+
+  assert.equal(ubus.calls, [['check_server', values], ['set_server', values]]);
+  assert.is(luci.modal, null);
+  assert.ok(luci.calls.some((c) => c.method === 'status' && c.phase === 'save'), 'refreshed');
+});
+
+test('Edit fills the dialog with the server (its name fixed); Disable and Remove go to the daemon', async () => {
+  const ubus = serverDaemon();
+  const luci = new Luci(ubus);
+  const { node } = await runView(source, luci);
+
+  await (buttons(node, 'Edit')[0]!.attrs.click as () => Promise<void>)();
+  assert.equal(['name', 'enabled', 'protocol', 'host', 'host6', 'allow'].map((f) => widget(luci, `vpnpt-server-${f}`).value), ['office', '1', 'ipsec', '192.168.1.20', 'fd00:ab:cd::20', ['198.51.100.0/24']]);
+  assert.is(widget(luci, 'vpnpt-server-name').options.disabled, true);
+  assert.equal(Object.keys(widget(luci, 'vpnpt-server-protocol').choices as object), ['ipsec', 'l2tp', 'pptp']);
+  await (buttons(luci.modal!, 'Cancel')[0]!.attrs.click as () => Promise<void>)();
+  assert.is(luci.modal, null);
+
+  await (buttons(node, 'Disable')[0]!.attrs.click as () => Promise<void>)();
+  await (buttons(node, 'Remove')[1]!.attrs.click as () => Promise<void>)();
+  assert.match(text(luci.modal!), /Remove VPN server legacy\?/);
+  await (buttons(luci.modal!, 'Remove')[0]!.attrs.click as () => Promise<void>)();
+  assert.equal(ubus.calls, [['set_server', { name: 'office', enabled: false, protocol: undefined, host: undefined, host6: undefined, allow: undefined }], ['delete_server', { name: 'legacy' }]]);
+  assert.is(luci.modal, null);
+});
+
 test.run();

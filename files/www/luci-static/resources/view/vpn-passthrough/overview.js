@@ -12,11 +12,18 @@
 // /etc/config/vpn-passthrough (Save & Apply with LuCI's rollback); status
 // and sessions come from the daemon's ubus object, refreshed by poll. The
 // daemon sends diagnostic codes; this page words them (known codes below).
+// VPN servers behind the router are edited in a dialog through the daemon
+// (check_server, then set_server), which checks a server against the router
+// before anything is written, so the dialog shows the same diagnostics.
 
 const callStatus = rpc.declare({ object: 'vpn-passthrough', method: 'status', expect: { '': {} } });
 const callSessions = rpc.declare({ object: 'vpn-passthrough', method: 'sessions', expect: { '': {} } });
 const callSet = rpc.declare({ object: 'vpn-passthrough', method: 'set', params: [ 'protocol', 'enabled' ], reject: true });
 const callApply = rpc.declare({ object: 'vpn-passthrough', method: 'apply', reject: true });
+const SERVER_PARAMS = [ 'name', 'enabled', 'protocol', 'host', 'host6', 'allow' ];
+const callCheckServer = rpc.declare({ object: 'vpn-passthrough', method: 'check_server', params: SERVER_PARAMS, expect: { '': {} } });
+const callSetServer = rpc.declare({ object: 'vpn-passthrough', method: 'set_server', params: SERVER_PARAMS, reject: true });
+const callDeleteServer = rpc.declare({ object: 'vpn-passthrough', method: 'delete_server', params: [ 'name' ], reject: true });
 
 const PROTOCOLS = [ 'pptp', 'l2tp', 'ipsec' ];
 
@@ -67,8 +74,35 @@ const DIAGNOSTICS = {
 	esp_collision: () => _('Several inside hosts send raw ESP to this IPsec server: through NAT only one of them can work. Make the VPN clients use NAT-T (UDP 4500).'),
 	pptp_no_helper: () => _('PPTP passes without the conntrack helper: only one inside client can use this server at a time. Install kmod-nf-nathelper-extra and apply again.'),
 	pptp_no_gre: () => _('This PPTP control connection carries no GRE: the call did not start, or GRE is blocked (clients report error 619).'),
-	protocol_dropped: () => _('Traffic of this protocol was dropped since the last apply: it is switched off, or restricted to some families or hosts.')
+	protocol_dropped: () => _('Traffic of this protocol was dropped since the last apply: it is switched off, or restricted to some families or hosts.'),
+	invalid_argument: (d) => _('Not a valid value: %s').format(d.message),
+	invalid_server_protocol: () => _('must be pptp, l2tp (L2TP/IPsec) or ipsec.'),
+	server_protocol_missing: () => _('needs a protocol: pptp, l2tp or ipsec.'),
+	server_host_missing: () => _('needs the inside server\'s IPv4 address, its IPv6 address, or both.'),
+	invalid_server_host: () => _('must be one IPv4 address of the inside server, without a prefix.'),
+	invalid_server_host6: () => _('must be one global or ULA IPv6 address of the inside server (not link-local), without a prefix.'),
+	invalid_allow: () => _('is not an outside IPv4/IPv6 address or prefix.'),
+	server_allow_no_ipv4: () => _('lists only IPv6 sources: nobody reaches the server over IPv4.'),
+	server_allow_no_ipv6: () => _('lists only IPv4 sources: nobody reaches the server over IPv6.'),
+	server_host_unchecked: () => _('cannot be checked: no inside network has a known subnet of this IP family.'),
+	server_host_is_router: () => _('is the router\'s own address: enter the inside host that runs the VPN server.'),
+	server_host_not_inside: (d) => _('is not a host of an inside network: %s').format(d.message),
+	server_conflict: (d) => _('Two servers need the same ports on the router\'s outside address: %s').format(d.message),
+	server_redirect_conflict: (d) => _('A port forward takes the same ports: %s').format(d.message),
+	server_port_in_use: (d) => _('A service on the router itself holds these ports: %s').format(d.message),
+	server_pptp_helper_missing: () => _('The PPTP helper is missing (install kmod-nf-nathelper-extra): the PPTP server\'s GRE is forwarded by address alone.'),
+	server_name_taken: () => _('is already the name of another section: choose another name.'),
+	server_not_found: () => _('is not a VPN server.'),
+	server_sessions_kept: () => _('Sessions already forwarded to a removed server go on until they are idle: install the conntrack package so they are cut at once.'),
+	fw4_hook_missing: () => _('firewall4 has not loaded the rules of vpn-passthrough yet, so it rejects the servers\' traffic: reload the firewall (Network > Firewall, Save & Apply) or reboot.'),
+	fw4_auto_includes_off: () => _('The automatic includes of firewall4 are off (auto_includes), so it rejects the servers\' traffic: turn them on and reload the firewall.'),
+	fw4_file_unwritable: (d) => _('The servers\' rules for firewall4 could not be saved: %s').format(d.message)
 };
+
+/** A diagnostic about one of the servers (their section shows it). */
+function aboutServer(d, servers) {
+	return servers.some((v) => d.field == 'vpn-passthrough.' + v.name || (d.field || '').indexOf('vpn-passthrough.' + v.name + '.') == 0) || /^(server_|fw4_)/.test(d.code);
+}
 
 function diagnosticText(d) {
 	const word = DIAGNOSTICS[d.code];
@@ -125,6 +159,7 @@ return view.extend({
 			this.status = data[0];
 			this.sessions = data[1];
 			dom.content(this.statusNode, this.renderStatus());
+			dom.content(this.serversNode, this.renderServers());
 			dom.content(this.sessionsNode, this.renderSessions());
 		});
 	},
@@ -188,9 +223,124 @@ return view.extend({
 				E('button', { 'class': 'cbi-button cbi-button-apply', 'disabled': readonly || null, 'click': ui.createHandlerFn(this, 'handleApplyNow') }, _('Apply again'))
 			]),
 			renderDiagnostics(last && !last.ok ? last.diagnostics : []),
-			renderDiagnostics(st.diagnostics),
+			renderDiagnostics((st.diagnostics || []).filter((d) => !aboutServer(d, st.servers || []))),
 			table([ _('Protocol'), _('State'), _('IP family'), _('Allowed hosts'), _('Passed (connections)'), _('Blocked (packets)'), '' ], rows, '')
 		]);
+	},
+
+	renderServers: function() {
+		const st = this.status || {};
+		const servers = Array.isArray(st.servers) ? st.servers : [];
+		const readonly = this.map.readonly || !L.isObject(st.protocols);
+		const rows = servers.map((v) => {
+			const state = !st.enabled ? _('off (control off)') : (!v.enabled ? _('disabled') : (v.active ? _('forwarded') : _('not applied')));
+
+			return [
+				E('strong', {}, v.name),
+				{ pptp: _('PPTP'), l2tp: _('L2TP/IPsec'), ipsec: _('IPsec') }[v.protocol] || '-',
+				v.forwards || '-',
+				[ v.host, v.host6 ].filter((a) => a).join(', ') || '-',
+				(v.allow && v.allow.length) ? v.allow.join(', ') : _('anyone'),
+				state,
+				v.connections ? _('%d connections').format(v.connections.packets) : '-',
+				(v.allow && v.allow.length && v.refused) ? _('%d packets').format(v.refused.packets) : '-',
+				E('div', {}, [
+					E('button', { 'class': 'cbi-button cbi-button-edit', 'disabled': readonly || null, 'click': ui.createHandlerFn(this, 'handleServerEdit', v.name) }, _('Edit')), ' ',
+					E('button', { 'class': 'cbi-button', 'disabled': readonly || null, 'click': ui.createHandlerFn(this, 'handleServerToggle', v.name, !v.enabled) }, v.enabled ? _('Disable') : _('Enable')), ' ',
+					E('button', { 'class': 'cbi-button cbi-button-remove', 'disabled': readonly || null, 'click': ui.createHandlerFn(this, 'handleServerRemove', v.name) }, _('Remove'))
+				])
+			];
+		});
+
+		return E([
+			renderDiagnostics((st.diagnostics || []).filter((d) => aboutServer(d, servers))),
+			table([ _('Name'), _('Protocol'), _('Forwards'), _('Inside host'), _('Allowed sources'), _('State'), _('Let in'), _('Refused'), '' ], rows,
+				_('No VPN servers behind this router yet.')),
+			E('button', { 'class': 'cbi-button cbi-button-add', 'disabled': readonly || null, 'click': ui.createHandlerFn(this, 'handleServerEdit', null) }, _('Add server'))
+		]);
+	},
+
+	/** A section name no other section has: vpn1, vpn2, ... */
+	freeServerName: function() {
+		const taken = (this.status && this.status.servers || []).map((v) => v.name);
+
+		for (let i = 1; ; i++)
+			if (taken.indexOf('vpn' + i) < 0)
+				return 'vpn' + i;
+	},
+
+	/** The dialog for a new server (name null) or an existing one. */
+	handleServerEdit: function(name) {
+		const known = ((this.status && this.status.servers) || []).filter((v) => v.name == name)[0];
+		const v = known || { name: this.freeServerName(), enabled: true, protocol: 'ipsec', host: '', host6: '', allow: [] };
+		const w = {
+			name: new ui.Textfield(v.name, { id: 'vpnpt-server-name', datatype: 'uciname', disabled: known != null }),
+			enabled: new ui.Checkbox(v.enabled ? '1' : '0', { id: 'vpnpt-server-enabled' }),
+			protocol: new ui.Select(v.protocol || 'ipsec', {
+				ipsec: _('IPsec (IKEv2, IKEv1): UDP 500, UDP 4500, ESP'),
+				l2tp: _('L2TP/IPsec: UDP 1701 and the IPsec set'),
+				pptp: _('PPTP: TCP 1723 and GRE')
+			}, { id: 'vpnpt-server-protocol' }),
+			host: new ui.Textfield(v.host || '', { id: 'vpnpt-server-host', datatype: 'ip4addr', placeholder: '192.168.1.20' }),
+			host6: new ui.Textfield(v.host6 || '', { id: 'vpnpt-server-host6', datatype: 'ip6addr', optional: true }),
+			allow: new ui.DynamicList(v.allow || [], [], { id: 'vpnpt-server-allow', datatype: 'ipmask', placeholder: _('anyone') })
+		};
+		const problems = E('div');
+		const row = (id, label, widget, help) => E('div', { 'class': 'cbi-value' }, [
+			E('label', { 'class': 'cbi-value-title', 'for': id }, label),
+			E('div', { 'class': 'cbi-value-field' }, [ widget.render(), help ? E('div', { 'class': 'cbi-value-description' }, help) : E([]) ])
+		]);
+
+		ui.showModal(known ? _('VPN server %s').format(name) : _('Add a VPN server'), [
+			row('vpnpt-server-name', _('Name'), w.name, _('Letters, digits and _: the name of its section in /etc/config/vpn-passthrough.')),
+			row('vpnpt-server-enabled', _('Enabled'), w.enabled),
+			row('vpnpt-server-protocol', _('Protocol'), w.protocol, _('Only these are forwarded, to this host only; the router has one outside address, so each protocol can go to one server.')),
+			row('vpnpt-server-host', _('Inside host (IPv4)'), w.host, _('The address of the computer that runs the VPN server; the router forwards its outside address to it.')),
+			row('vpnpt-server-host6', _('Inside host (IPv6)'), w.host6, _('Optional: its IPv6 address, let in directly (IPv6 has no NAT).')),
+			row('vpnpt-server-allow', _('Allowed sources'), w.allow, _('Optional: outside addresses or networks that may connect; empty: anyone.')),
+			problems,
+			E('div', { 'class': 'right' }, [
+				E('button', { 'class': 'cbi-button', 'click': ui.hideModal }, _('Cancel')), ' ',
+				E('button', { 'class': 'cbi-button cbi-button-positive', 'click': ui.createHandlerFn(this, 'handleServerSave', w, problems) }, _('Save'))
+			])
+		]);
+	},
+
+	/** Asks the daemon first (check_server) and shows what it says; saves (set_server) only when nothing is wrong. */
+	handleServerSave: function(w, problems) {
+		const values = [ w.name.getValue().trim(), w.enabled.getValue() == '1', w.protocol.getValue(), w.host.getValue().trim(), w.host6.getValue().trim(), w.allow.getValue() ];
+
+		return callCheckServer.apply(null, values).then((r) => {
+			if (r.ok === false)
+				return dom.content(problems, renderDiagnostics(r.diagnostics));
+
+			return callSetServer.apply(null, values).then(() => {
+				ui.hideModal();
+
+				return this.refresh();
+			});
+		}).catch((e) => dom.content(problems, E('div', { 'class': 'alert-message error' }, e.message)));
+	},
+
+	handleServerToggle: function(name, enabled) {
+		return callSetServer(name, enabled).catch((e) => ui.addNotification(null, E('p', {}, e.message), 'danger')).then(() => this.refresh());
+	},
+
+	handleServerRemove: function(name) {
+		ui.showModal(_('Remove VPN server %s?').format(name), [
+			E('p', {}, _('Its forwards are removed at once, and the sessions it has are cut.')),
+			E('div', { 'class': 'right' }, [
+				E('button', { 'class': 'cbi-button', 'click': ui.hideModal }, _('Cancel')), ' ',
+				E('button', { 'class': 'cbi-button cbi-button-negative', 'click': ui.createHandlerFn(this, 'handleServerDelete', name) }, _('Remove'))
+			])
+		]);
+	},
+
+	handleServerDelete: function(name) {
+		return callDeleteServer(name).then(() => ui.hideModal(), (e) => {
+			ui.hideModal();
+			ui.addNotification(null, E('p', {}, e.message), 'danger');
+		}).then(() => this.refresh());
 	},
 
 	renderSessions: function() {
@@ -221,6 +371,7 @@ return view.extend({
 		this.status = data[0];
 		this.sessions = data[1];
 		this.statusNode = E('div');
+		this.serversNode = E('div');
 		this.sessionsNode = E('div');
 
 		m = this.map = new form.Map('vpn-passthrough', _('VPN Passthrough'),
@@ -278,17 +429,25 @@ return view.extend({
 			});
 		});
 
+		s = m.section(form.TypedSection, '_servers', _('VPN servers behind this router'));
+		s.render = () => E('div', { 'class': 'cbi-section' }, [
+			E('h3', {}, _('VPN servers behind this router')),
+			E('div', { 'class': 'cbi-section-descr' }, _('A VPN server on a computer inside your network (PPTP, L2TP/IPsec or IPsec/IKEv2) that clients on the Internet reach through the router\'s outside address. Only that protocol\'s ports are forwarded, to that computer only; PPTP gets its connection tracking helper.')),
+			this.serversNode
+		]);
+
 		s = m.section(form.TypedSection, '_hint', _('Good to know'));
 		s.render = () => E('div', { 'class': 'cbi-section' }, [
 			E('h3', {}, _('Good to know')),
 			E('ul', {}, [
-				E('li', {}, _('Passthrough is for VPN clients inside your network reaching a VPN server outside. To run a VPN server behind this router, forward its ports instead (Network > Firewall > Port Forwards).')),
+				E('li', {}, _('Passthrough is for VPN clients inside your network reaching a VPN server outside. To run a VPN server behind this router, add it under "VPN servers behind this router": unlike a port forward, it also forwards GRE and ESP and attaches the PPTP helper.')),
 				E('li', {}, _('Several IPsec clients connecting to the same VPN server need NAT traversal (NAT-T, UDP 4500): with plain ESP only one of them works at a time.'))
 			])
 		]);
 
 		return m.render().then((node) => {
 			dom.content(this.statusNode, this.renderStatus());
+			dom.content(this.serversNode, this.renderServers());
 			dom.content(this.sessionsNode, this.renderSessions());
 			poll.add(L.bind(this.refresh, this), 5);
 
