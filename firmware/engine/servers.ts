@@ -147,7 +147,7 @@ export async function afterLoad(platform: Platform, paths: Paths, plan: Plan, ru
   const gone = before.filter((b) => !now.some((n) => JSON.stringify(n) === JSON.stringify(b)));
 
   out.push(...(await cutSessions(platform, gone)));
-  await writeFileAtomic(platform, recordPath(paths), JSON.stringify(now) + '\n').catch(() => undefined);
+  if (gone.length > 0 || now.length !== before.length) await writeFileAtomic(platform, recordPath(paths), JSON.stringify(now) + '\n').catch(() => undefined);
 
   return out;
 }

@@ -88,6 +88,24 @@ test('stop removes our table and says so; with no table it stays quiet', () => {
   assert.equal(callsOf(quiet, 'logger'), []);
 });
 
+test("stop also empties firewall4's chain of the VPN servers and removes the file fw4 includes", () => {
+  const rules = '/var/run/vpn-passthrough/fw4/servers.nft';
+
+  setup().sh(`${INIT} start`);
+  router.write(rules, 'iifname { "eth1" } ct status dnat ip daddr 192.168.1.20 udp dport 500 accept\n');
+  router.takeCalls();
+
+  const r = router.sh(`${INIT} stop`);
+
+  assert.is(r.status, 0, r.stderr);
+  assert.equal(callsOf(router.takeCalls(), 'nft'), [
+    ['nft', 'flush', 'chain', 'inet', 'fw4', 'vpn_passthrough_forward'],
+    ['nft', 'list', 'table', 'inet', 'vpn_passthrough'],
+    ['nft', 'delete', 'table', 'inet', 'vpn_passthrough'],
+  ]);
+  assert.not.ok(router.exists(rules));
+});
+
 test('reload re-applies through SIGHUP without restarting the daemon', () => {
   setup().sh(`${INIT} start`);
   router.takeCalls();

@@ -336,6 +336,46 @@ for (const how of ['disabled', 'removed'] as const) {
   });
 }
 
+test('what NAT allows: a peer\'s packets that match an inside client\'s session (UDP 500 from 500, raw ESP) go to that client, the rest to the server', async () => {
+  applyServers([IPSEC]);
+  topo.flushConntrack();
+  const c2 = await Sniffer.start(topo, 'c2');
+
+  try {
+    // c2 starts its own sessions with the outside peer: IKE from port 500 (kept by masquerading) and raw ESP.
+    const out = { ike: newTag('c2-ike'), esp: newTag('c2-esp') };
+    const sent = await probe(topo, 'c2', outside, [{ kind: 'udp', dst: ADDR.server[4], port: 500, sport: 500, tag: out.ike }, { kind: 'esp', dst: ADDR.server[4], tag: out.esp }]);
+
+    assert.equal([sent.get(out.ike)!.map((p) => [p.src, p.sport]), sent.get(out.esp)!.map((p) => p.src)], [[[WAN[4], 500]], [WAN[4]]]);
+    // The same peer now sends to the router's address: from port 500 (a reply of c2's session) and raw ESP.
+    const back = memberProbes(WAN[4], 'peer', ['udp/500', 'esp']).map((p, i) => (i === 0 ? { ...p, sport: 500 } : p));
+    const atServer = await probeInbound(topo.ns.server, inside, back);
+
+    assert.equal(back.map((p) => atServer.get(p.tag)!.length), [0, 0], 'not to the server');
+    assert.equal(back.map((p) => c2.tagged(p.tag).map((x) => x.dst)), [[ADDR.c2[4]], [ADDR.c2[4]]], 'to c2');
+    // From another port, the peer's IKE is a new connection: the server's.
+    const [other] = memberProbes(WAN[4], 'peer-other', ['udp/500']);
+
+    assert.is((await probeInbound(topo.ns.server, inside, [other!])).get(other!.tag)!.length, 1);
+  } finally {
+    await c2.stop();
+  }
+});
+
+test('the service stopped as the init script stops it: sessions already forwarded run on until idle, nothing new gets in', async () => {
+  applyServers([IPSEC]);
+  topo.flushConntrack(); // c2's sessions with the same peer would take the initiator's IKE (the test above)
+  await withHomeTunnel(WAN[4], async (initiator) => {
+    assert.ok((await initiate(initiator)).established);
+    topo.nft(['delete', 'table', 'inet', 'vpn_passthrough']);
+    topo.nft(['flush', 'chain', 'inet', 'fw4', 'vpn_passthrough_forward']);
+    assert.is((await homePing(topo)).received, 3, 'the running tunnel goes on');
+  });
+  topo.flushConntrack();
+  assert.equal(await arrived(topo.ns.server, WAN[4], IPSEC_SET, 'stopped'), all(IPSEC_SET, false));
+  vpn.mustApply(`${uci()}\n${serverUci([IPSEC])}`);
+});
+
 test('checked before anything is loaded: each problem names the field, the value and the other party; the rules stay', async () => {
   applyServers([IPSEC]);
   const table = vpn.table();
