@@ -10,8 +10,7 @@
 
 import { PACKAGE } from '../core/config.ts';
 import { error, formatDiagnostic, hasErrors, type Diagnostic } from '../core/diag.ts';
-import { parseHost } from '../core/net/addr.ts';
-import { SERVER_PROTOCOLS, type ServerProtocol } from '../core/servers/sets.ts';
+import type { ServerProtocol } from '../core/servers/sets.ts';
 import type { ApplyResult, NetifdDump, Paths } from '../engine/engine.ts';
 import { changeValues, proposeServer, writeConfig, type ServerChange } from '../engine/server-edit.ts';
 import type { Platform } from '../platform/platform.ts';
@@ -24,6 +23,8 @@ import { RPCD_CONFDIR } from './uci.ts';
 const show = (v: unknown) => JSON.stringify(v) ?? String(v);
 const ARGS = ['name', 'enabled', 'protocol', 'host', 'host6', 'allow'];
 
+/** The arguments' types; their values are checked with the file's own
+ * rules (core/servers/config.ts), so ubus, uci and LuCI get the same words. */
 export function parseServerArgs(args: Record<string, unknown>, only: readonly string[] = ARGS): ServerChange {
   for (const key of Object.keys(args)) {
     if (!only.includes(key) && key !== 'ubus_rpc_session') throw new InvalidArgument(`${key}: unknown argument (${only.join(', ')})`);
@@ -31,33 +32,14 @@ export function parseServerArgs(args: Record<string, unknown>, only: readonly st
   const { name, enabled, protocol, host, host6, allow } = args;
 
   if (typeof name !== 'string' || !/^[A-Za-z0-9_]+$/.test(name)) throw new InvalidArgument(`name: ${show(name)} is not a section name (letters, digits, _)`);
-  const change: ServerChange = { name };
+  // ubus sends booleans as int8; `ubus call` from a shell may send 0/1.
+  if (enabled !== undefined && typeof enabled !== 'boolean' && enabled !== 0 && enabled !== 1) throw new InvalidArgument(`enabled: ${show(enabled)} is not a boolean`);
+  for (const [key, value] of [['protocol', protocol], ['host', host], ['host6', host6]] as const) {
+    if (value !== undefined && typeof value !== 'string') throw new InvalidArgument(`${key}: ${show(value)} is not a string`);
+  }
+  if (allow !== undefined && !(Array.isArray(allow) && allow.every((a) => typeof a === 'string'))) throw new InvalidArgument(`allow: ${show(allow)} is not an array of addresses`);
 
-  if (enabled !== undefined) {
-    // ubus sends booleans as int8; `ubus call` from a shell may send 0/1.
-    if (typeof enabled !== 'boolean' && enabled !== 0 && enabled !== 1) throw new InvalidArgument(`enabled: ${show(enabled)} is not a boolean`);
-    change.enabled = Boolean(enabled);
-  }
-  if (protocol !== undefined) {
-    if (typeof protocol !== 'string' || !(SERVER_PROTOCOLS as readonly string[]).includes(protocol)) throw new InvalidArgument(`protocol: ${show(protocol)} is not one of ${SERVER_PROTOCOLS.join(', ')}`);
-    change.protocol = protocol as ServerProtocol;
-  }
-  for (const [key, value] of [['host', host], ['host6', host6]] as const) {
-    if (value === undefined) continue;
-    if (typeof value !== 'string') throw new InvalidArgument(`${key}: ${show(value)} is not an address (a string; "" removes it)`);
-    change[key] = value;
-  }
-  if (allow !== undefined) {
-    if (!Array.isArray(allow)) throw new InvalidArgument(`allow: ${show(allow)} is not an array of addresses`);
-    for (const a of allow) {
-      const h = typeof a === 'string' ? parseHost(a) : null;
-
-      if (!h || h.kind === 'mac') throw new InvalidArgument(`allow: ${show(a)} is not an IPv4/IPv6 address or prefix`);
-    }
-    change.allow = allow as string[];
-  }
-
-  return change;
+  return { name, ...(enabled === undefined ? {} : { enabled: Boolean(enabled) }), ...(protocol === undefined ? {} : { protocol: protocol as ServerProtocol }), ...(host === undefined ? {} : { host: host as string }), ...(host6 === undefined ? {} : { host6: host6 as string }), ...(allow === undefined ? {} : { allow: allow as string[] }) };
 }
 
 /** What the daemon lends these methods. */

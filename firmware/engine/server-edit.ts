@@ -18,6 +18,7 @@ import { checkServerInputs } from './servers.ts';
 export interface ServerChange {
   name: string;
   enabled?: boolean;
+  /** As given: checked with the file's rules. */
   protocol?: ServerProtocol;
   /** '' removes the option. */
   host?: string;

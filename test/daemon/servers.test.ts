@@ -104,9 +104,9 @@ test('set_server changes what it is given; "" and [] remove an option', async ()
 
 const invalid: [string, Table, RegExp][] = [
   ['set_server', { name: 'bad name' }, /^name: "bad name" is not a section name/],
-  ['set_server', { name: 'x', protocol: 'sstp' }, /^protocol: "sstp" is not one of pptp, l2tp, ipsec$/],
-  ['set_server', { name: 'x', protocol: 'pptp', host: 42 }, /^host: 42 is not an address/],
-  ['set_server', { name: 'x', protocol: 'pptp', allow: ['aa:bb:cc:dd:ee:ff'] }, /^allow: "aa:bb:cc:dd:ee:ff" is not an IPv4\/IPv6 address or prefix$/],
+  ['set_server', { name: 'x', protocol: 'sstp', host: '192.168.1.21' }, /^error: vpn-passthrough\.x\.protocol='sstp': must be 'pptp', 'l2tp' \(L2TP\/IPsec\) or 'ipsec' \[invalid_server_protocol\]$/],
+  ['set_server', { name: 'x', protocol: 'pptp', host: 42 }, /^host: 42 is not a string$/],
+  ['set_server', { name: 'x', protocol: 'pptp', host: '192.168.1.21', allow: ['aa:bb:cc:dd:ee:ff'] }, /^error: vpn-passthrough\.x\.allow='aa:bb:cc:dd:ee:ff': is not an outside IPv4\/IPv6 address or prefix/],
   ['set_server', { name: 'x', port: 1723 }, /^port: unknown argument/],
   ['set_server', { name: 'x', protocol: 'pptp' }, /vpn-passthrough\.x\.host: needs the inside server's address/],
   ['set_server', { name: 'x', protocol: 'pptp', host: '10.9.9.9' }, /error: vpn-passthrough\.x\.host='10\.9\.9\.9': is not in an inside network \(192\.168\.1\.0\/24\)/],
