@@ -3,11 +3,13 @@
 // `vpn-passthrough` and sends `vpn-passthrough.applied` after every apply and
 // `vpn-passthrough.session` when a VPN session appears or ends (polled only
 // while the object has subscribers or a caller asked for sessions recently).
+// The conntrack table is read at most once per poll interval: ubus callers
+// (LuCI every 5 s) and the event poll share that one report.
 // It leaves its table in place when it exits: the init script removes it on
 // stop, so a respawn never opens a gap.
 
 import { formatDiagnostic, hasErrors } from '../core/diag.ts';
-import type { HelperState, Session } from '../core/model.ts';
+import type { HelperState, Session, SessionsReport } from '../core/model.ts';
 import { diffSessions } from '../core/sessions/diff.ts';
 import { apply, status, type ApplyResult, type Paths } from '../engine/engine.ts';
 import { sessions } from '../engine/sessions.ts';
@@ -18,6 +20,7 @@ import type { Table } from '../ubus/value.ts';
 import { VERSION } from '../version.ts';
 import { report } from '../cli/report.ts';
 import { InvalidArgument, parseSetArgs } from './args.ts';
+import { OncePerInterval } from './once.ts';
 import { serverMethods } from './servers.ts';
 import { writeProtocol } from './uci.ts';
 
@@ -47,11 +50,16 @@ export class Daemon {
   private retry: ReturnType<typeof setTimeout> | undefined;
   private poller: ReturnType<typeof setInterval> | undefined;
   private stopping = false;
+  /** The sessions report, read at most once per poll interval (a little
+   * under it, so each poll finds the last one stale). */
+  private readonly sessionsReport: OncePerInterval<SessionsReport>;
 
   constructor(
     private readonly platform: Platform,
     private readonly options: DaemonOptions,
-  ) {}
+  ) {
+    this.sessionsReport = new OncePerInterval(() => sessions(platform, options.paths, { netifd: this.netifd }), (options.pollSeconds ?? 10) * 900);
+  }
 
   private log(line: string): void {
     this.platform.out(line);
@@ -69,6 +77,7 @@ export class Daemon {
       for (const d of result.diagnostics) (d.severity === 'error' ? this.platform.err : this.platform.out)(formatDiagnostic(d));
       if (result.ok) report(result, (line) => this.log(`${line} [${reason}]`));
       else this.platform.err(`vpn-passthrough: apply failed [${reason}]; the previous rules stay in place`);
+      this.sessionsReport.forget(); // new rules, new counters
       this.ubus?.send('vpn-passthrough.applied', asTable({ ok: result.ok, unchanged: result.unchanged, duration_ms: result.duration_ms, diagnostics: result.diagnostics })).catch(() => undefined);
 
       return result;
@@ -89,7 +98,7 @@ export class Daemon {
       sessions: {
         handler: async () => {
           this.lastSessionsCall = performance.now();
-          const report = await sessions(this.platform, this.options.paths, { netifd: this.netifd });
+          const report = await this.sessionsReport.get();
 
           // A new watcher has seen these: events start from here.
           this.previous ??= report.sessions;
@@ -147,7 +156,7 @@ export class Daemon {
       return;
     }
 
-    const now = (await sessions(this.platform, this.options.paths, { netifd: this.netifd })).sessions;
+    const now = (await this.sessionsReport.get()).sessions;
 
     if (this.previous) {
       const { appeared, ended } = diffSessions(this.previous, now);

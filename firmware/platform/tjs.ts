@@ -92,18 +92,30 @@ async function run(argv: readonly string[], options: RunOptions = {}): Promise<R
 
 const CHUNK = 64 * 1024;
 
+/** One read ahead: libuv reads the next chunk in its thread pool while the
+ * consumer works on this one (on the router: while the kernel prints the
+ * next part of the conntrack table). Reads stay sequential, one at a time. */
 async function* readChunks(path: string): AsyncIterable<Uint8Array> {
   const file = await tjs.open(path, 'r');
+  let buffer = new Uint8Array(CHUNK);
+  let next: Promise<number | null> = file.read(buffer);
 
+  // Looked at when awaited; meanwhile a failure must not count as unhandled.
+  next.catch(() => undefined);
   try {
     for (;;) {
-      const buffer = new Uint8Array(CHUNK);
-      const n = await file.read(buffer);
+      const n = await next;
 
       if (!n) return;
-      yield buffer.subarray(0, n);
+      const chunk = buffer.subarray(0, n);
+
+      buffer = new Uint8Array(CHUNK);
+      next = file.read(buffer);
+      next.catch(() => undefined);
+      yield chunk;
     }
   } finally {
+    await next.catch(() => undefined);
     file.close();
   }
 }

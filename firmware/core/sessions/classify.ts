@@ -14,7 +14,8 @@
 // helper's keymap, so a GRE flow with srckey 0 passed without the helper.
 
 import type { ProtocolName, Session } from '../model.ts';
-import { parseEntry, type Entry } from './conntrack.ts';
+import { readEntry, scratchEntry, type Entry } from './conntrack.ts';
+import { MAX_LINE, type LineSink } from './lines.ts';
 import { addressBytes, contains, normalizeAddress, type Prefix } from './scope.ts';
 
 export interface CollectOptions {
@@ -116,18 +117,25 @@ function number(b: Uint8Array, p: number, end: number): number {
   return q > p && (q === end || b[q] === SPACE) ? n : -1;
 }
 
+/** The leading digits at p as a number (a port), or -1 when there are none. */
+function leadingNumber(b: Uint8Array, p: number, end: number): number {
+  let n = 0;
+  let q = p;
+
+  while (q < end && digit(b[q])) n = n * 10 + b[q++]! - 48;
+
+  return q > p ? n : -1;
+}
+
 /** The original direction's destination port: the first dport= after the
- * first src= (-1 if there is none before the line ends). */
+ * first src= (-1 if there is none), as the block scanner finds it. */
 function originalDport(b: Uint8Array, p: number, end: number): number {
-  let srcs = 0;
+  let src = false;
 
   for (let q = b.indexOf(EQ, p); q >= 0 && q < end; q = b.indexOf(EQ, q + 1)) {
     // "src=": c(99) r(114) s(115) preceded by a space; "dport=": t(116) r o p d(100)
-    if (b[q - 1] === 99 && b[q - 2] === 114 && b[q - 3] === 115 && b[q - 4] === SPACE) {
-      if (++srcs === 2) return -1;
-    } else if (srcs === 1 && b[q - 1] === 116 && b[q - 5] === 100 && b[q - 4] === 112) {
-      return number(b, q + 1, end);
-    }
+    if (b[q - 1] === 99 && b[q - 2] === 114 && b[q - 3] === 115 && b[q - 4] === SPACE) src = true;
+    else if (src && b[q - 1] === 116 && b[q - 5] === 100 && b[q - 4] === 112) return leadingNumber(b, q + 1, end);
   }
 
   return -1;
@@ -200,7 +208,36 @@ export function triage(b: Uint8Array, start: number, end: number): 'vpn' | 'othe
   }
 }
 
-export class SessionCollector {
+// The block scanner's fingerprint of an ordinary line. Of the bytes a
+// kernel or conntrack line is made of, 'o' first occurs in the original
+// tuple's "sport=" (TCP, UDP), in ICMP's "code=", GRE's "timeout=" or
+// "unknown" (the kernel's name for ESP and AH): so one native search lands
+// on the original source port, and the destination port, the only thing
+// that tells a VPN flow, is 12 bytes on when the source port has five digits
+// (nearly always: clients pick theirs from 32768-60999 or 49152-65535).
+const NL = 10, O = 111, S = 115;
+
+/** The first two digits of the destination port may begin 500, 4500, 1701
+ * or 1723: the line needs a closer look. c2 is undefined past the chunk. */
+const maybeVpnPort = (c: number, c2: number | undefined) => (c === 53 ? c2 === 48 : c === 52 ? c2 === 53 : c === 49 && c2 === 55);
+const digit0 = (c: number | undefined) => c !== undefined && c >= 48 && c <= 57;
+
+/** Where the l4 protocol number is in procfs's and conntrack's own layout
+ * ("%-8s %u"), with or without the two family columns; -1 otherwise. */
+function protoAt(b: Uint8Array, p: number): number {
+  const at = b[p] === 105 && b[p + 1] === 112 && b[p + 2] === 118 ? (b[p + 10] === SPACE ? p + 20 : p + 21) : p + 9;
+
+  return b[at - 1] === SPACE && b[at - 2] === SPACE || b[at - 1] === SPACE && b[p + 8] === SPACE ? at : -1;
+}
+
+/** The line without the carriage returns and spaces at its end. */
+function trimEnd(b: Uint8Array, start: number, end: number): number {
+  while (end > start && (b[end - 1] === 13 || b[end - 1] === SPACE)) end--;
+
+  return end;
+}
+
+export class SessionCollector implements LineSink {
   /** Lines read that were entries, and lines that were not. */
   entries = 0;
   skipped = 0;
@@ -208,10 +245,10 @@ export class SessionCollector {
   /** PPTP control sessions and the helper= their line printed. */
   private readonly controls = new Map<Session, string | undefined>();
   private sawHelper = false;
+  /** Filled by readEntry for each VPN line: nothing allocated per line. */
+  private readonly entry = scratchEntry();
 
   constructor(private readonly options: CollectOptions) {}
-
-  private readonly decoder = new TextDecoder();
 
   /** One line of text (tests, small inputs). */
   line(text: string): void {
@@ -220,23 +257,123 @@ export class SessionCollector {
     this.bytes(bytes, 0, bytes.length);
   }
 
+  /** Many complete lines: b[from, to), each ending with a newline. Most of a
+   * table is ordinary traffic, recognised here from two native searches and
+   * a few bytes at fixed distances (see O above) without a call per line;
+   * the rest is looked at closer. */
+  block(b: Uint8Array, from: number, to: number): void {
+    let entries = 0;
+
+    for (let p = from; p < to; ) {
+      const nl = b.indexOf(NL, p);
+      const len = nl - p;
+      const o = b.indexOf(O, p);
+
+      if (len <= MAX_LINE && (o - p) >>> 0 < len - 17) {
+        // "sport=NNNNN dport=" (or four digits): the port must not be a VPN one
+        let q = o + 12;
+
+        if (b[q] !== O) q--;
+        const c = b[q + 4]!;
+
+        if (b[q] === O && b[q - 2] === 100 && b[o - 2] === S && c >= 48 && c <= 57) {
+          const c2 = b[q + 5];
+
+          if (c === 53 ? c2 === 48 : c === 52 ? c2 === 53 : c === 49 && c2 === 55) this.port(b, p, nl, q);
+          else entries++;
+          p = nl + 1;
+          continue;
+        }
+        // ICMP's "code=": complete when the line ends " use=N"
+        if (b[o - 1] === 99 && b[o + 1] === 100 && b[nl - 1]! >= 48 && b[nl - 1]! <= 57) {
+          const u = b[nl - 2] === EQ ? nl - 2 : b[nl - 3] === EQ ? nl - 3 : nl - 4;
+
+          if (b[u] === EQ && b[u - 1] === 101 && b[u - 2] === S && b[u - 3] === 117 && b[u - 4] === SPACE) {
+            entries++;
+            p = nl + 1;
+            continue;
+          }
+        }
+      }
+      if (len > MAX_LINE) this.skipped++;
+      else this.closer(b, p, nl, o);
+      p = nl + 1;
+    }
+    this.entries += entries;
+  }
+
+  /** A line the fingerprint did not settle: a source port of other than five
+   * digits, ICMP (a complete line ends "use=N"), GRE, ESP, AH; anything
+   * unusual goes through triage like a line on its own. */
+  private closer(b: Uint8Array, p: number, nl: number, o: number): void {
+    if (o > p && o < nl && b[o - 2] === S && b[o - 1] === 112) {
+      const q = b.indexOf(O, o + 1);
+
+      if (q > 0 && q + 5 < nl && b[q - 2] === 100 && b[q - 1] === 112 && b[q + 3] === EQ) {
+        if (!maybeVpnPort(b[q + 4]!, b[q + 5]) && digit0(b[q + 4])) this.entries++;
+        else this.port(b, p, nl, q);
+
+        return;
+      }
+    }
+
+    const at = protoAt(b, p);
+
+    if (at > 0 && at + 3 < nl) {
+      const c = b[at], c2 = b[at + 1], c3 = b[at + 2];
+
+      if (c === 49 ? c2 === SPACE : c === 53 && c2 === 56 && c3 === SPACE) { // 1 icmp, 58 icmpv6
+        const u = b[nl - 2] === EQ ? nl - 2 : b[nl - 3] === EQ ? nl - 3 : nl - 4;
+
+        if (digit0(b[nl - 1]) && b[u] === EQ && b[u - 1] === 101 && b[u - 2] === S && b[u - 3] === 117 && b[u - 4] === SPACE) {
+          this.entries++;
+
+          return;
+        }
+      } else if (c3 === SPACE && (c === 52 ? c2 === 55 : c === 53 && (c2 === 48 || c2 === 49))) { // 47 gre, 50 esp, 51 ah
+        this.vpn(b, p, trimEnd(b, p, nl));
+
+        return;
+      }
+    }
+    this.bytes(b, p, nl);
+  }
+
+  /** The destination port's "o" is at q: a TCP or UDP line is a VPN flow
+   * by that port alone, anything else gets triage. */
+  private port(b: Uint8Array, p: number, nl: number, q: number): void {
+    const at = protoAt(b, p);
+    const tcp = at > 0 && b[at] === 54 && b[at + 1] === SPACE;
+    const udp = at > 0 && b[at] === 49 && b[at + 1] === 55 && b[at + 2] === SPACE;
+    const end = trimEnd(b, p, nl);
+    let k = q + 4;
+    let port = 0;
+
+    for (; k < end && digit0(b[k]); k++) port = port * 10 + b[k]! - 48;
+    if (!(tcp || udp) || k === q + 4 || k - q > 9 || (k < end && b[k] !== SPACE)) return this.bytes(b, p, nl);
+
+    if (tcp ? port === 1723 : port === 500 || port === 4500 || port === 1701) this.vpn(b, p, end);
+    else this.entries++;
+  }
+
   /** One line: bytes[start, end) without its newline. */
   bytes(b: Uint8Array, start: number, end: number): void {
-    while (end > start && (b[end - 1] === 13 || b[end - 1] === SPACE)) end--;
+    while (start < end && b[start] === SPACE) start++;
+    end = trimEnd(b, start, end);
     if (end === start) return;
 
     const look = triage(b, start, end);
 
     if (look === 'malformed') this.skipped++;
-    if (look !== 'vpn') {
-      if (look === 'other') this.entries++;
+    if (look === 'other') this.entries++;
+    if (look === 'vpn') this.vpn(b, start, end);
+  }
 
-      return;
-    }
+  /** A line that may be a VPN flow, read in full. */
+  private vpn(b: Uint8Array, start: number, end: number): void {
+    const e = this.entry;
 
-    const e = parseEntry(this.decoder.decode(b.subarray(start, end)));
-
-    if (e === null) {
+    if (!readEntry(b, start, end, e)) {
       this.skipped++;
 
       return;

@@ -9,6 +9,14 @@ export const MAX_LINE = 4096;
 /** Receives one line: bytes[start, end), without the newline. */
 export type OnLine = (bytes: Uint8Array, start: number, end: number) => void;
 
+/** Takes lines one by one (those that crossed a chunk boundary) or a whole
+ * run of complete lines at once: bytes[from, to), every line ending with
+ * its newline, none of them checked against MAX_LINE yet. */
+export interface LineSink {
+  bytes: OnLine;
+  block(bytes: Uint8Array, from: number, to: number): void;
+}
+
 const NL = 10;
 
 export class LineSplitter {
@@ -34,6 +42,28 @@ export class LineSplitter {
       else onLine(chunk, start, nl);
       start = nl + 1;
       nl = chunk.indexOf(NL, start);
+    }
+    if (start < chunk.length) this.keep(chunk, start);
+  }
+
+  /** Like push, but the complete lines inside the chunk go to the sink in
+   * one piece: on txiki.js a call per line costs as much as reading it. */
+  pushBlock(chunk: Uint8Array, sink: LineSink): void {
+    let start = 0;
+
+    if (this.carry !== null || this.overlong) {
+      const nl = chunk.indexOf(NL);
+
+      if (nl < 0) return this.keep(chunk, 0);
+      this.finish(chunk.subarray(0, nl), (b, start, end) => sink.bytes(b, start, end));
+      start = nl + 1;
+    }
+
+    const last = chunk.lastIndexOf(NL);
+
+    if (last >= start) {
+      sink.block(chunk, start, last + 1);
+      start = last + 1;
     }
     if (start < chunk.length) this.keep(chunk, start);
   }

@@ -15,10 +15,9 @@ export interface TableSessions {
 export async function collectSessions(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options: CollectOptions): Promise<TableSessions> {
   const collector = new SessionCollector(options);
   const splitter = new LineSplitter();
-  const onLine = (b: Uint8Array, start: number, end: number) => collector.bytes(b, start, end);
 
-  for await (const chunk of chunks) splitter.push(chunk, onLine);
-  splitter.end(onLine);
+  for await (const chunk of chunks) splitter.pushBlock(chunk, collector);
+  splitter.end((b, start, end) => collector.bytes(b, start, end));
 
   return { sessions: collector.sessions(), entries: collector.entries, skipped: collector.skipped + splitter.dropped };
 }
