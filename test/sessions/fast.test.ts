@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
 import type { Session } from '../../firmware/core/model.ts';
-import { SessionCollector } from '../../firmware/core/sessions/classify.ts';
+import { compareSessions, SessionCollector, sortSessions } from '../../firmware/core/sessions/classify.ts';
 import { parseEntry, readEntry, scratchEntry, type Entry } from '../../firmware/core/sessions/conntrack.ts';
 import { collectSessions } from '../../firmware/core/sessions/table.ts';
 import { rng, type Rng } from '../lib/prng.ts';
@@ -125,6 +125,18 @@ test('readEntry (bytes) = parseEntry (text) on every variation, including cut li
     }
   }
   assert.ok(lines > 50_000);
+});
+
+test('sortSessions = sort(compareSessions), stable, on addresses that are prefixes of each other', () => {
+  const r = rng(8);
+  const pick = <T>(xs: readonly T[]) => r.pick(xs);
+  const list: Session[] = Array.from({ length: 3000 }, () => ({
+    protocol: pick(['pptp', 'l2tp', 'ipsec'] as const), inside: pick(['10.0.0.1', '10.0.0.10', '10.0.0.100', '9.1.1.1', 'fd00:1::1', 'fd00:1::10', 'fd00::']),
+    outside: pick(['203.0.113.1', '203.0.113.10', '2001:db8::1']), transport: pick(['control', 'gre', 'ike', 'nat-t', 'esp', 'ah', 'l2tp']),
+    helper: null, packets: r.int(0, 9), bytes: null, age: null, inside_port: pick([null, 0, 5, 500, 4500, 40000, 65535]), outside_port: null, call_ids: null, replied: true,
+  }));
+
+  assert.equal(sortSessions(list), [...list].sort(compareSessions));
 });
 
 test.run();
