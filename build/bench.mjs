@@ -4,11 +4,12 @@
 //      bare `nft -f` of the same ruleset, beside a genuine fw4 ruleset; and
 //      loading fw4's full ruleset, for scale
 //   2. forwarding: iperf3 TCP through the namespace router, with / without our table
-//   3. sessions: classifying a 65,536-entry table vs just reading it; time
-//      and peak memory at two table sizes
+//   3. sessions: classifying a conntrack table vs just reading it, on tjs and
+//      Node, 65,536 and 262,144 entries, 1 VPN flow in 1,000 and 1 in 10;
+//      time and peak memory
 //   4. footprint: bundle, packages, the daemon
 // Needs root (network namespaces) and what build/test-tools.sh installs.
-// TJS=/path/to/tjs adds txiki.js figures for information.
+// TJS=/path/to/tjs adds txiki.js figures (the router's runtime).
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -23,6 +24,9 @@ const OUT = join(DIST, 'bench');
 const SHARED = process.env.VPNPT_SHARED_FIXTURES ?? [join(ROOT, '..', 'shared', 'fixtures'), '/work/shared/fixtures'].find((dir) => existsSync(dir));
 const TJS = process.env.TJS;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 30);
+// BENCH_ONLY=sessions (or apply, forwarding, footprint; comma-separated) runs just those.
+const ONLY = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
+const want = (figure) => ONLY.length === 0 || ONLY.includes(figure);
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -138,25 +142,52 @@ function forwarding() {
   console.log(`   samples without: ${r.without.map(gbit).join(', ')}; with: ${r.with.map(gbit).join(', ')}; L2TP off: ${r.oneOff.map(gbit).join(', ')}`);
 }
 
-function sessions(dir) {
-  console.log('\n3. sessions: classify a generated conntrack table vs just read it (streamed in 64 KiB chunks; 1 VPN flow per 1,000 entries)');
-  for (const entries of [65_536, 262_144]) {
-    const file = join(dir, `conntrack-${entries}.txt`);
+/** Runs `make(mode)` for read and classify in turn, `rounds` times, each a
+ * new process of RUNS runs: the machine is shared, so both modes meet the
+ * same load. Medians over every run but each process's first (warm-up). */
+function sideBySide(make, rounds) {
+  const runs = { read: [], classify: [] };
+  const peak = { read: 0, classify: 0 };
+  let last = null;
 
-    sh([process.execPath, join(OUT, 'generate.mjs'), file, String(entries), String(entries / 1024)]);
-    const size = (statSync(file).size / 1024 / 1024).toFixed(1);
-    const run = (mode) => json([process.execPath, '--expose-gc', join(OUT, 'sessions.mjs'), mode, file, '7']);
-    const [read, cls] = [run('read'), run('classify')];
-    const [rm, cm] = [median(read.ms.slice(2)), median(cls.ms.slice(2))];
+  for (let i = 0; i < rounds; i++) {
+    for (const mode of ['read', 'classify']) {
+      const r = json(make(mode));
 
-    console.log(`   Node, ${entries} entries (${size} MiB, ${cls.sessions} sessions): classify ${ms(cm)} vs read ${ms(rm)} = ${ratio(cm, rm)}  [target <= 3x]; peak RSS classify ${(cls.peakKiB / 1024).toFixed(1)} MiB, read ${(read.peakKiB / 1024).toFixed(1)} MiB; heap kept by the classifier after GC ${cls.retainedKiB} KiB`);
-    if (TJS) {
-      const runT = (mode) => json([TJS, 'run', join(OUT, 'sessions.tjs.mjs'), mode, file, '5']);
-      const [rt, ct] = [runT('read'), runT('classify')];
-      const [rtm, ctm] = [median(rt.ms.slice(1)), median(ct.ms.slice(1))];
-
-      console.log(`   tjs,  ${entries} entries: classify ${ms(ctm)} vs read ${ms(rtm)} = ${ratio(ctm, rtm)}; peak RSS classify ${(ct.peakKiB / 1024).toFixed(1)} MiB, read ${(rt.peakKiB / 1024).toFixed(1)} MiB`);
+      runs[mode].push(...r.ms.slice(1));
+      peak[mode] = Math.max(peak[mode], r.peakKiB);
+      if (mode === 'classify') last = r;
     }
+  }
+
+  return { read: median(runs.read), classify: median(runs.classify), peak, last };
+}
+
+function sessions(dir) {
+  console.log('\n3. sessions: classify a generated conntrack table vs just read it (the same file, streamed in 64 KiB chunks, same runtime; medians)');
+  const mib = (kib) => `${(kib / 1024).toFixed(1)} MiB`;
+  const runtimes = [['Node', (mode, file) => [process.execPath, '--expose-gc', join(OUT, 'sessions.mjs'), mode, file, '7']]];
+
+  if (TJS) runtimes.unshift(['tjs', (mode, file) => [TJS, 'run', join(OUT, 'sessions.tjs.mjs'), mode, file, '7']]);
+  else console.log('   tjs: not measured here (set TJS=/path/to/tjs)');
+
+  for (const entries of [65_536, 262_144]) {
+    for (const every of [1000, 10]) {
+      const file = join(dir, `conntrack-${entries}-${every}.txt`);
+      const flows = Math.floor(entries / every);
+
+      sh([process.execPath, join(OUT, 'generate.mjs'), file, String(entries), String(flows)]);
+      const size = (statSync(file).size / 1024 / 1024).toFixed(1);
+
+      for (const [name, argv] of runtimes) {
+        const r = sideBySide((mode) => argv(mode, file), Number(process.env.BENCH_SESSION_ROUNDS ?? 3));
+        const kept = r.last.retainedKiB === null || r.last.retainedKiB === undefined ? '' : `; heap kept after GC ${r.last.retainedKiB} KiB`;
+
+        console.log(`   ${name.padEnd(4)} ${String(entries).padStart(7)} entries (${size} MiB), 1 VPN flow in ${String(every).padEnd(4)} (${r.last.sessions} sessions): classify ${ms(r.classify)} vs read ${ms(r.read)} = ${ratio(r.classify, r.read)}  [target <= 3x]; peak RSS classify ${mib(r.peak.classify)}, read ${mib(r.peak.read)}${kept}`);
+      }
+    }
+    rmSync(join(dir, `conntrack-${entries}-1000.txt`), { force: true });
+    rmSync(join(dir, `conntrack-${entries}-10.txt`), { force: true });
   }
 }
 
@@ -175,6 +206,7 @@ async function footprint(dir) {
   sh(['ip', 'netns', 'add', ns]);
   try {
     sh(['ip', '-n', ns, '-batch', '-'], 'link set lo up\nlink add br-lan type bridge\nlink add eth1 type veth peer name eth1-peer\n');
+    if (!existsSync(join(dir, 'fw4.nft'))) writeFileSync(join(dir, 'fw4.nft'), fw4Script('upstream-default'));
     sh(['ip', 'netns', 'exec', ns, 'nft', '-f', join(dir, 'fw4.nft')]);
     const runtimes = [['Node', process.execPath, join(OUT, 'vpn-passthrough.mjs')], ...(TJS ? [['tjs', TJS, 'run', bundle]] : [])];
 
@@ -199,10 +231,10 @@ const dir = mkdtempSync(join(tmpdir(), 'vpnpt-bench-'));
 
 try {
   machine();
-  await applyLatency(dir);
-  forwarding();
-  sessions(dir);
-  await footprint(dir);
+  if (want('apply') || want('footprint')) await applyLatency(dir); // footprint's daemon uses its config
+  if (want('forwarding')) forwarding();
+  if (want('sessions')) sessions(dir);
+  if (want('footprint')) await footprint(dir);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -421,11 +421,14 @@ export class SessionCollector implements LineSink {
   }
 }
 
+const SEP = '\u0001';
+
 /** compareSessions' order (stable), from one key per session sorted as
  * strings: on QuickJS a comparator call per comparison costs more than
  * finding the sessions. */
 export function sortSessions(list: readonly Session[]): Session[] {
-  const keys = list.map((s, i) => `${ORDER[s.protocol]}\u0001${s.inside}\u0001${s.outside}\u0001${s.transport}\u0001${String(s.inside_port ?? 0).padStart(5, '0')}\u0001${String(i).padStart(10, '0')}`);
+  // Fixed-width port (6 digits) and index (10 digits) close each key.
+  const keys = list.map((s, i) => ORDER[s.protocol] + SEP + s.inside + SEP + s.outside + SEP + s.transport + SEP + (100_000 + (s.inside_port ?? 0)) + (1e9 + i));
 
-  return keys.sort().map((k) => list[Number(k.slice(k.lastIndexOf('\u0001') + 1))]!);
+  return keys.sort().map((k) => list[Number(k.slice(-10)) - 1e9]!);
 }
