@@ -55,7 +55,8 @@ export class LineSplitter {
       const nl = chunk.indexOf(NL);
 
       if (nl < 0) return this.keep(chunk, 0);
-      this.finish(chunk.subarray(0, nl), (b, start, end) => sink.bytes(b, start, end));
+      // The line that crossed the boundary, with its newline: a block of one.
+      this.finish(chunk.subarray(0, nl + 1), (b, from, to) => sink.block(b, from, to));
       start = nl + 1;
     }
 
@@ -78,7 +79,8 @@ export class LineSplitter {
     const carry = this.carry;
 
     this.carry = null;
-    if (this.overlong || (carry?.length ?? 0) + head.length > MAX_LINE) {
+    // (pushBlock hands the newline over too: it does not count)
+    if (this.overlong || (carry?.length ?? 0) + head.length > MAX_LINE + (head[head.length - 1] === NL ? 1 : 0)) {
       if (this.overlong || carry !== null || head.length > 0) this.dropped++;
     } else if (carry !== null) {
       const line = new Uint8Array(carry.length + head.length);
