@@ -29,21 +29,26 @@ export interface CollectOptions {
 const TCP = 6, UDP = 17, GRE = 47, ESP = 50, AH = 51;
 const LIVE_TCP = new Set(['SYN_SENT', 'SYN_RECV', 'ESTABLISHED']);
 
+type Kind = { readonly protocol: ProtocolName; readonly transport: string };
+const kind = (protocol: ProtocolName, transport: string): Kind => Object.freeze({ protocol, transport });
+const CONTROL = kind('pptp', 'control'), GRE_CALL = kind('pptp', 'gre'), IKE = kind('ipsec', 'ike'), NAT_T = kind('ipsec', 'nat-t');
+const L2TP = kind('l2tp', 'l2tp'), ESP_FLOW = kind('ipsec', 'esp'), AH_FLOW = kind('ipsec', 'ah');
+
 /** The protocol and transport of a VPN flow, or null for any other flow. */
-export function vpnKind(e: Entry): { protocol: ProtocolName; transport: string } | null {
+export function vpnKind(e: Entry): Kind | null {
   const port = e.original.dport;
 
   switch (e.proto) {
-    case TCP: return port === 1723 ? { protocol: 'pptp', transport: 'control' } : null;
-    case GRE: return (e.original.dstkey ?? 0) !== 0 ? { protocol: 'pptp', transport: 'gre' } : null;
+    case TCP: return port === 1723 ? CONTROL : null;
+    case GRE: return (e.original.dstkey ?? 0) !== 0 ? GRE_CALL : null;
     case UDP:
-      if (port === 500) return { protocol: 'ipsec', transport: 'ike' };
-      if (port === 4500) return { protocol: 'ipsec', transport: 'nat-t' };
-      if (port === 1701) return { protocol: 'l2tp', transport: 'l2tp' };
+      if (port === 500) return IKE;
+      if (port === 4500) return NAT_T;
+      if (port === 1701) return L2TP;
 
       return null;
-    case ESP: return { protocol: 'ipsec', transport: 'esp' };
-    case AH: return { protocol: 'ipsec', transport: 'ah' };
+    case ESP: return ESP_FLOW;
+    case AH: return AH_FLOW;
     default: return null;
   }
 }

@@ -244,10 +244,25 @@ export function readEntry(b: Uint8Array, start: number, end: number, e: Entry): 
 
   let tuple: Tuple | null = null;
   let tuples = 0;
-  let first = true;
 
-  for (;;) {
-    while (p < end && b[p] === SP) p++;
+  // [STATE] right after the timeout: /^[A-Z_]+$/
+  while (p < end && b[p] === SP) p++;
+  if (p < end) {
+    let we = b.indexOf(SP, p);
+
+    if (we < 0 || we > end) we = end;
+    let i = p;
+
+    while (i < we && ((b[i]! >= 65 && b[i]! <= 90) || b[i] === 95)) i++;
+    if (i === we) {
+      e.state = word(b, p, we);
+      p = we;
+    }
+  }
+
+  while (p < end) {
+    // Words are one space apart, but for the padding of the first columns.
+    if (b[p] === SP && b[++p] === SP) while (p < end && b[p] === SP) p++;
     if (p >= end) break;
     const ws = p;
     let we = b.indexOf(SP, p);
@@ -257,17 +272,6 @@ export function readEntry(b: Uint8Array, start: number, end: number, e: Entry): 
 
     const c = b[ws]!;
 
-    if (first) {
-      first = false;
-      // [STATE] right after the timeout: /^[A-Z_]+$/
-      let i = ws;
-
-      while (i < we && ((b[i]! >= 65 && b[i]! <= 90) || b[i] === 95)) i++;
-      if (i === we) {
-        e.state = word(b, ws, we);
-        continue;
-      }
-    }
     if (c === OPEN && b[we - 1] === CLOSE && we - ws >= 2) {
       e.flags.push(word(b, ws + 1, we - 1));
       continue;
@@ -278,31 +282,35 @@ export function readEntry(b: Uint8Array, start: number, end: number, e: Entry): 
 
     if (eq <= ws || eq >= we) return false;
     const k = eq - ws;
-    const c1 = b[ws + 1], c2 = b[ws + 2];
 
-    if (k === 3 && c === 115 && c1 === 114 && c2 === 99) { // src
-      if (++tuples > 2) return false;
-      tuple = tuples === 1 ? o : r;
-      tuple.src = ascii(b, eq + 1, we);
+    if (c === 115) { // s: src, sport, srckey
+      const c1 = b[ws + 1];
+
+      if (k === 3 && c1 === 114 && b[ws + 2] === 99) {
+        if (++tuples > 2) return false;
+        tuple = tuples === 1 ? o : r;
+        tuple.src = ascii(b, eq + 1, we);
+      } else if (tuple === o) {
+        if (k === 5 && c1 === 112 && b[ws + 2] === 111 && b[ws + 3] === 114 && b[ws + 4] === 116) o.sport = decimal(b, eq + 1, we);
+        else if (k === 6 && c1 === 114 && b[ws + 2] === 99 && b[ws + 3] === 107 && b[ws + 4] === 101 && b[ws + 5] === 121) o.srckey = hex(b, eq + 1, we);
+      }
       continue;
     }
     if (tuple === null) continue; // procfs's GRE "timeout=30, stream_timeout=180" before the tuples
 
     if (c === 100) { // d: dst, dport, dstkey, delta-time
-      if (k === 3 && c1 === 115 && c2 === 116) tuple.dst = ascii(b, eq + 1, we);
-      else if (k === 5 && c1 === 112 && c2 === 111 && b[ws + 3] === 114 && b[ws + 4] === 116) tuple.dport = tuple === r ? tuple.dport : decimal(b, eq + 1, we);
-      else if (k === 6 && c1 === 115 && c2 === 116 && b[ws + 3] === 107 && b[ws + 4] === 101 && b[ws + 5] === 121) tuple.dstkey = hex(b, eq + 1, we);
-      else if (k === 10 && c1 === 101 && c2 === 108 && b[ws + 3] === 116 && b[ws + 4] === 97 && b[ws + 5] === 45 && b[ws + 6] === 116 && b[ws + 7] === 105 && b[ws + 8] === 109 && b[ws + 9] === 101) e.age = decimal(b, eq + 1, we);
-    } else if (c === 115) { // s: sport, srckey
-      if (tuple === r) continue;
-      if (k === 5 && c1 === 112 && c2 === 111 && b[ws + 3] === 114 && b[ws + 4] === 116) tuple.sport = decimal(b, eq + 1, we);
-      else if (k === 6 && c1 === 114 && c2 === 99 && b[ws + 3] === 107 && b[ws + 4] === 101 && b[ws + 5] === 121) tuple.srckey = hex(b, eq + 1, we);
+      const c1 = b[ws + 1];
+
+      if (k === 3 && c1 === 115 && b[ws + 2] === 116) tuple.dst = ascii(b, eq + 1, we);
+      else if (k === 5 && tuple === o && c1 === 112 && b[ws + 2] === 111 && b[ws + 3] === 114 && b[ws + 4] === 116) o.dport = decimal(b, eq + 1, we);
+      else if (k === 6 && c1 === 115 && b[ws + 2] === 116 && b[ws + 3] === 107 && b[ws + 4] === 101 && b[ws + 5] === 121) tuple.dstkey = hex(b, eq + 1, we);
+      else if (k === 10 && c1 === 101 && b[ws + 2] === 108 && b[ws + 3] === 116 && b[ws + 4] === 97 && b[ws + 5] === 45 && b[ws + 6] === 116 && b[ws + 7] === 105 && b[ws + 8] === 109 && b[ws + 9] === 101) e.age = decimal(b, eq + 1, we);
     } else if (c === 112) { // packets
-      if (k === 7 && c1 === 97 && c2 === 99 && b[ws + 3] === 107 && b[ws + 4] === 101 && b[ws + 5] === 116 && b[ws + 6] === 115) tuple.packets = decimal(b, eq + 1, we);
+      if (k === 7 && b[ws + 1] === 97 && b[ws + 2] === 99 && b[ws + 3] === 107 && b[ws + 4] === 101 && b[ws + 5] === 116 && b[ws + 6] === 115) tuple.packets = decimal(b, eq + 1, we);
     } else if (c === 98) { // bytes
-      if (k === 5 && c1 === 121 && c2 === 116 && b[ws + 3] === 101 && b[ws + 4] === 115) tuple.bytes = decimal(b, eq + 1, we);
+      if (k === 5 && b[ws + 1] === 121 && b[ws + 2] === 116 && b[ws + 3] === 101 && b[ws + 4] === 115) tuple.bytes = decimal(b, eq + 1, we);
     } else if (c === 104) { // helper
-      if (k === 6 && c1 === 101 && c2 === 108 && b[ws + 3] === 112 && b[ws + 4] === 101 && b[ws + 5] === 114) e.helper = ascii(b, eq + 1, we);
+      if (k === 6 && b[ws + 1] === 101 && b[ws + 2] === 108 && b[ws + 3] === 112 && b[ws + 4] === 101 && b[ws + 5] === 114) e.helper = ascii(b, eq + 1, we);
     } // mark=, zone=, use=, id=, secctx=, labels=...: not ours
   }
 
