@@ -143,9 +143,10 @@ function forwarding() {
 }
 
 /** Runs `make(mode)` for read and classify in turn, `rounds` times, each a
- * new process of RUNS runs: the machine is shared, so both modes meet the
- * same load. Medians over every run but each process's first (warm-up). */
-function sideBySide(make, rounds) {
+ * new process: the machine is shared, so both modes meet the same load.
+ * Medians over every run but each process's first `warm` (Node's JIT needs
+ * a few runs, tjs interprets from the first). */
+function sideBySide(make, rounds, warm) {
   const runs = { read: [], classify: [] };
   const peak = { read: 0, classify: 0 };
   let last = null;
@@ -154,7 +155,7 @@ function sideBySide(make, rounds) {
     for (const mode of ['read', 'classify']) {
       const r = json(make(mode));
 
-      runs[mode].push(...r.ms.slice(1));
+      runs[mode].push(...r.ms.slice(warm));
       peak[mode] = Math.max(peak[mode], r.peakKiB);
       if (mode === 'classify') last = r;
     }
@@ -166,9 +167,9 @@ function sideBySide(make, rounds) {
 function sessions(dir) {
   console.log('\n3. sessions: classify a generated conntrack table vs just read it (the same file, streamed in 64 KiB chunks, same runtime; medians)');
   const mib = (kib) => `${(kib / 1024).toFixed(1)} MiB`;
-  const runtimes = [['Node', (mode, file) => [process.execPath, '--expose-gc', join(OUT, 'sessions.mjs'), mode, file, '7']]];
+  const runtimes = [['Node', 3, (mode, file) => [process.execPath, '--expose-gc', join(OUT, 'sessions.mjs'), mode, file, '9']]];
 
-  if (TJS) runtimes.unshift(['tjs', (mode, file) => [TJS, 'run', join(OUT, 'sessions.tjs.mjs'), mode, file, '7']]);
+  if (TJS) runtimes.unshift(['tjs', 1, (mode, file) => [TJS, 'run', join(OUT, 'sessions.tjs.mjs'), mode, file, '7']]);
   else console.log('   tjs: not measured here (set TJS=/path/to/tjs)');
 
   for (const entries of [65_536, 262_144]) {
@@ -179,8 +180,8 @@ function sessions(dir) {
       sh([process.execPath, join(OUT, 'generate.mjs'), file, String(entries), String(flows)]);
       const size = (statSync(file).size / 1024 / 1024).toFixed(1);
 
-      for (const [name, argv] of runtimes) {
-        const r = sideBySide((mode) => argv(mode, file), Number(process.env.BENCH_SESSION_ROUNDS ?? 3));
+      for (const [name, warm, argv] of runtimes) {
+        const r = sideBySide((mode) => argv(mode, file), Number(process.env.BENCH_SESSION_ROUNDS ?? 3), warm);
         const kept = r.last.retainedKiB === null || r.last.retainedKiB === undefined ? '' : `; heap kept after GC ${r.last.retainedKiB} KiB`;
 
         console.log(`   ${name.padEnd(4)} ${String(entries).padStart(7)} entries (${size} MiB), 1 VPN flow in ${String(every).padEnd(4)} (${r.last.sessions} sessions): classify ${ms(r.classify)} vs read ${ms(r.read)} = ${ratio(r.classify, r.read)}  [target <= 3x]; peak RSS classify ${mib(r.peak.classify)}, read ${mib(r.peak.read)}${kept}`);
