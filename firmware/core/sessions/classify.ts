@@ -433,7 +433,8 @@ const SEP = '\u0001';
  * finding the sessions. */
 export function sortSessions(list: readonly Session[]): Session[] {
   // Fixed-width port (6 digits) and index (10 digits) close each key.
-  const keys = list.map((s, i) => ORDER[s.protocol] + SEP + s.inside + SEP + s.outside + SEP + s.transport + SEP + (100_000 + (s.inside_port ?? 0)) + (1e9 + i));
+  // (join, not +: V8 compares a joined string fast, a concatenated one slowly)
+  const keys = list.map((s, i) => [ORDER[s.protocol], s.inside, s.outside, s.transport, `${100_000 + (s.inside_port ?? 0)}${1e9 + i}`].join(SEP));
 
   return keys.sort().map((k) => list[Number(k.slice(-10)) - 1e9]!);
 }
