@@ -143,25 +143,31 @@ function forwarding() {
 }
 
 /** Runs `make(mode)` for read and classify in turn, `rounds` times, each a
- * new process: the machine is shared, so both modes meet the same load.
- * Medians over every run but each process's first `warm` (Node's JIT needs
- * a few runs, tjs interprets from the first). */
+ * new process: the machine is shared, so the two modes of a round meet the
+ * same load, and the ratio is the median of the rounds' ratios. Each
+ * process's first `warm` runs are left out (Node's JIT needs a few, tjs
+ * interprets from the first). */
 function sideBySide(make, rounds, warm) {
   const runs = { read: [], classify: [] };
   const peak = { read: 0, classify: 0 };
+  const ratios = [];
   let last = null;
 
   for (let i = 0; i < rounds; i++) {
+    const round = {};
+
     for (const mode of ['read', 'classify']) {
       const r = json(make(mode));
 
+      round[mode] = median(r.ms.slice(warm));
       runs[mode].push(...r.ms.slice(warm));
       peak[mode] = Math.max(peak[mode], r.peakKiB);
       if (mode === 'classify') last = r;
     }
+    ratios.push(round.classify / round.read);
   }
 
-  return { read: median(runs.read), classify: median(runs.classify), peak, last };
+  return { read: median(runs.read), classify: median(runs.classify), ratio: median(ratios), low: Math.min(...ratios), high: Math.max(...ratios), peak, last };
 }
 
 function sessions(dir) {
@@ -181,10 +187,10 @@ function sessions(dir) {
       const size = (statSync(file).size / 1024 / 1024).toFixed(1);
 
       for (const [name, warm, argv] of runtimes) {
-        const r = sideBySide((mode) => argv(mode, file), Number(process.env.BENCH_SESSION_ROUNDS ?? 3), warm);
+        const r = sideBySide((mode) => argv(mode, file), Number(process.env.BENCH_SESSION_ROUNDS ?? 5), warm);
         const kept = r.last.retainedKiB === null || r.last.retainedKiB === undefined ? '' : `; heap kept after GC ${r.last.retainedKiB} KiB`;
 
-        console.log(`   ${name.padEnd(4)} ${String(entries).padStart(7)} entries (${size} MiB), 1 VPN flow in ${String(every).padEnd(4)} (${r.last.sessions} sessions): classify ${ms(r.classify)} vs read ${ms(r.read)} = ${ratio(r.classify, r.read)}  [target <= 3x]; peak RSS classify ${mib(r.peak.classify)}, read ${mib(r.peak.read)}${kept}`);
+        console.log(`   ${name.padEnd(4)} ${String(entries).padStart(7)} entries (${size} MiB), 1 VPN flow in ${String(every).padEnd(4)} (${r.last.sessions} sessions): classify ${ms(r.classify)} vs read ${ms(r.read)} = ${r.ratio.toFixed(2)}x (rounds ${r.low.toFixed(2)}-${r.high.toFixed(2)})  [target <= 3x]; peak RSS classify ${mib(r.peak.classify)}, read ${mib(r.peak.read)}${kept}`);
       }
     }
     rmSync(join(dir, `conntrack-${entries}-1000.txt`), { force: true });
