@@ -1,27 +1,44 @@
-// Benchmark 3 on txiki.js (informational, when TJS names a tjs binary): the
-// same two modes as sessions.ts, through the tjs Platform adapter.
+// Benchmark 3 on txiki.js (when TJS names a tjs binary): the same modes as
+// sessions.ts, through the tjs Platform adapter.
 //
-//   tjs run sessions.tjs.mjs read|classify FILE RUNS
+//   tjs run sessions.tjs.mjs read|classify|pairs FILE RUNS   (pairs: RUNS blocks of each)
 
 import { collectSessions } from '../../firmware/core/sessions/table.ts';
 import { tjsPlatform } from '../../firmware/platform/tjs.ts';
-import { time } from './stats.ts';
+import { median, time } from './stats.ts';
 
 const platform = tjsPlatform();
 const [mode, file, runs] = platform.args as [string, string, string];
 const ms: number[] = [];
+const pairs: { read: number; classify: number }[] = [];
 let sessions = 0;
 
+const read = async () => {
+  for await (const chunk of platform.readChunks(file)) void chunk;
+};
+const classify = async () => {
+  sessions = (await collectSessions(platform.readChunks(file), { inside: null })).sessions.length;
+};
+
 for (let i = 0; i < Number(runs); i++) {
-  ms.push(await time(async () => {
-    if (mode === 'classify') {
-      sessions = (await collectSessions(platform.readChunks(file), { inside: null })).sessions.length;
-    } else {
-      for await (const chunk of platform.readChunks(file)) void chunk;
-    }
-  }));
+  if (mode === 'pairs') {
+    // Four reads, then four classifications: each mode in its own steady
+    // state (a read right after a classification would pay for the
+    // garbage it left), yet close enough in time to meet the same load.
+    const block = async (fn: () => Promise<void>) => {
+      const t: number[] = [];
+
+      for (let k = 0; k < 4; k++) t.push(await time(fn));
+
+      return median(t.slice(1));
+    };
+
+    pairs.push({ read: await block(read), classify: await block(classify) });
+  } else {
+    ms.push(await time(mode === 'classify' ? classify : read));
+  }
 }
 
 const status = new TextDecoder().decode(await tjs.readFile('/proc/self/status'));
 
-platform.out(JSON.stringify({ ms, sessions, peakKiB: Number(/VmHWM:\s+(\d+)/.exec(status)?.[1]) }));
+platform.out(JSON.stringify({ ms, pairs, sessions, peakKiB: Number(/VmHWM:\s+(\d+)/.exec(status)?.[1]) }));

@@ -1,33 +1,51 @@
 // Benchmark 3, one mode per process so each peak RSS is its own: 'read'
 // streams the file through the Platform and drops the bytes; 'classify'
-// streams it through the sessions classifier. Prints one JSON line: the
-// times (ms) of each run, the sessions found, and the process's peak RSS
-// (VmHWM, KiB).
+// streams it through the sessions classifier; 'pairs' runs RUNS blocks of
+// each in turn, for a ratio both sides of which met the same load.
+// Prints one JSON line: the times (ms) of each run (or pair), the sessions
+// found, and the process's peak RSS (VmHWM, KiB).
 //
-//   node sessions.mjs read|classify FILE RUNS
+//   node sessions.mjs read|classify|pairs FILE RUNS
 
 import { readFileSync } from 'node:fs';
 
 import { collectSessions } from '../../firmware/core/sessions/table.ts';
 import { nodePlatform } from '../../firmware/platform/node.ts';
-import { time } from './stats.ts';
+import { median, time } from './stats.ts';
 
-const [mode, file, runs] = process.argv.slice(2) as ['read' | 'classify', string, string];
+const [mode, file, runs] = process.argv.slice(2) as ['read' | 'classify' | 'pairs', string, string];
 const platform = nodePlatform([]);
 const ms: number[] = [];
+const pairs: { read: number; classify: number }[] = [];
 let sessions = 0;
 
-for (let i = 0; i < Number(runs); i++) {
-  ms.push(await time(async () => {
-    if (mode === 'classify') {
-      sessions = (await collectSessions(platform.readChunks(file), { inside: null })).sessions.length;
-    } else {
-      let n = 0;
+const read = async () => {
+  let n = 0;
 
-      for await (const chunk of platform.readChunks(file)) n += chunk.length;
-      if (n === 0) throw new Error('empty file');
-    }
-  }));
+  for await (const chunk of platform.readChunks(file)) n += chunk.length;
+  if (n === 0) throw new Error('empty file');
+};
+const classify = async () => {
+  sessions = (await collectSessions(platform.readChunks(file), { inside: null })).sessions.length;
+};
+
+for (let i = 0; i < Number(runs); i++) {
+  if (mode === 'pairs') {
+    // Four reads, then four classifications: each mode in its own steady
+    // state (a read right after a classification would pay for the
+    // garbage it left), yet close enough in time to meet the same load.
+    const block = async (fn: () => Promise<void>) => {
+      const t: number[] = [];
+
+      for (let k = 0; k < 4; k++) t.push(await time(fn));
+
+      return median(t.slice(1));
+    };
+
+    pairs.push({ read: await block(read), classify: await block(classify) });
+  } else {
+    ms.push(await time(mode === 'classify' ? classify : read));
+  }
 }
 
 const peak = Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]);
@@ -46,4 +64,4 @@ if (gc && mode === 'classify') {
   void kept;
 }
 
-console.log(JSON.stringify({ ms, sessions, peakKiB: peak, retainedKiB }));
+console.log(JSON.stringify({ ms, pairs, sessions, peakKiB: peak, retainedKiB }));
