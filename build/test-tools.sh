@@ -15,6 +15,7 @@ NEEDED="
 /usr/sbin/swanctl:strongswan-swanctl
 /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so:libcharon-extra-plugins
 /usr/sbin/xl2tpd:xl2tpd
+/usr/sbin/pptpd:pptpd
 /usr/bin/unshare:util-linux
 /usr/bin/mount:mount
 /usr/sbin/sysctl:procps

@@ -3,6 +3,7 @@
 import type { Command } from './command.ts';
 import { applyCommand } from './commands/apply.ts';
 import { daemonCommand } from './commands/daemon.ts';
+import { probeCommand } from './commands/probe.ts';
 import { renderCommand } from './commands/render.ts';
 import { sessionsCommand } from './commands/sessions.ts';
 import { statusCommand } from './commands/status.ts';
@@ -13,6 +14,7 @@ export const COMMANDS: Record<string, Command> = {
   render: renderCommand,
   status: statusCommand,
   sessions: sessionsCommand,
+  probe: probeCommand,
   enable: enableCommand,
   disable: disableCommand,
   daemon: daemonCommand,

@@ -13,6 +13,7 @@ import type { HelperState, Session, SessionsReport } from '../core/model.ts';
 import { diffSessions } from '../core/sessions/diff.ts';
 import { apply, status, type ApplyResult, type Paths } from '../engine/engine.ts';
 import { sessions } from '../engine/sessions.ts';
+import { probeMethod } from './probe.ts';
 import { errorMessage, type Platform } from '../platform/platform.ts';
 import { connect, type PublishedObject, type UbusClient } from '../ubus/client.ts';
 import { UbusError } from '../ubus/errors.ts';
@@ -116,6 +117,8 @@ export class Daemon {
           return current;
         },
       },
+      // Its sockets wait while other calls are answered: handlers run side by side.
+      probe: probeMethod(this.platform, this.options.paths, this.netifd),
       set: {
         args: { protocol: 'string', enabled: 'boolean', family: 'string', hosts: 'array' } as const,
         handler: async (req: { args: Table }) => {

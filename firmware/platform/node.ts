@@ -2,11 +2,14 @@
 // commands and daemon as the router, through this file instead of tjs.ts.
 
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { lookup } from 'node:dns/promises';
 import { createReadStream, promises as fs } from 'node:fs';
-import { createConnection, createServer, type Socket } from 'node:net';
+import { createConnection, createServer, isIPv6, type Socket } from 'node:net';
 import { constants } from 'node:os';
 
-import type { Conn, Platform, RunOptions, RunResult, Server } from './platform.ts';
+import type { Conn, Platform, RunOptions, RunResult, Server, TcpConn, UdpConn } from './platform.ts';
 
 /** A socket as a pull-style Conn: chunks queue until read() asks for them. */
 export function socketConn(socket: Socket): Conn {
@@ -42,6 +45,73 @@ export function socketConn(socket: Socket): Conn {
       });
     },
     close: () => socket.destroy(),
+  };
+}
+
+function connectTcp(address: string, port: number, timeoutMs: number): Promise<TcpConn> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection({ host: address, port });
+    const fail = (e: Error) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(e);
+    };
+    const timer = setTimeout(() => fail(Object.assign(new Error(`connect ETIMEDOUT ${address}:${port}`), { code: 'ETIMEDOUT' })), timeoutMs);
+
+    socket.once('error', fail);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.off('error', fail);
+      resolve({ ...socketConn(socket), local: { address: socket.localAddress!, port: socket.localPort! }, remote: { address: socket.remoteAddress!, port: socket.remotePort! } });
+    });
+  });
+}
+
+/** A connected dgram socket as a pull-style UdpConn: datagrams and ICMP
+ * errors queue until receive() asks for them. */
+async function connectUdp(address: string, port: number): Promise<UdpConn> {
+  const socket = createSocket(isIPv6(address) ? 'udp6' : 'udp4');
+  const queue: (Uint8Array | Error | null)[] = [];
+  const waiting: ((item: Uint8Array | Error | null) => void)[] = [];
+  let closed = false;
+  const push = (item: Uint8Array | Error | null) => {
+    const next = waiting.shift();
+
+    if (next) next(item);
+    else queue.push(item);
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.connect(port, address, () => {
+      socket.off('error', reject);
+      resolve();
+    });
+  });
+  socket.on('message', (data: Buffer) => push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)));
+  socket.on('error', (e) => push(e));
+  socket.on('close', () => {
+    closed = true;
+    while (waiting.length) push(null);
+  });
+  const local = socket.address();
+
+  return {
+    local: { address: local.address, port: local.port },
+    send: (data) => new Promise((resolve, reject) => socket.send(data, (e) => (e ? reject(e) : resolve()))),
+    async receive() {
+      const item = queue.length ? queue.shift()! : closed ? null : await new Promise<Uint8Array | Error | null>((r) => waiting.push(r));
+
+      if (item instanceof Error) throw item;
+
+      return item;
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      socket.close();
+      while (waiting.length) push(null);
+    },
   };
 }
 
@@ -156,6 +226,11 @@ export function nodePlatform(args: readonly string[] = process.argv.slice(2)): P
           } satisfies Server);
         });
       }),
+
+    lookup: async (name) => (await lookup(name, { all: true, verbatim: true })).map((a) => a.address),
+    connectTcp,
+    connectUdp,
+    randomBytes: (length) => new Uint8Array(randomBytes(length)),
 
     onSignal(name, fn) {
       process.on(name, fn);

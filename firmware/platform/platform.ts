@@ -33,6 +33,29 @@ export interface Server {
   close(): void;
 }
 
+/** An address and port of a socket. */
+export interface Endpoint {
+  address: string;
+  port: number;
+}
+
+/** A TCP connection, with the addresses it runs between. */
+export interface TcpConn extends Conn {
+  readonly local: Endpoint;
+  readonly remote: Endpoint;
+}
+
+/** A UDP socket connected to one peer: it sends there and receives only from there. */
+export interface UdpConn {
+  readonly local: Endpoint;
+  send(data: Uint8Array): Promise<void>;
+  /** The next datagram, or null once closed. An ICMP error about an earlier
+   * datagram throws with its errno name as code ('ECONNREFUSED' for port
+   * unreachable, 'EHOSTUNREACH' ...). */
+  receive(): Promise<Uint8Array | null>;
+  close(): void;
+}
+
 export type SignalName = 'SIGHUP' | 'SIGTERM' | 'SIGINT';
 
 export interface Platform {
@@ -67,6 +90,17 @@ export interface Platform {
 
   connect(path: string): Promise<Conn>;
   listen(path: string): Promise<Server>;
+
+  /** The addresses a host name resolves to (getaddrinfo's order). Throws
+   * with the resolver's code ('ENOTFOUND', 'EAI_NONAME' ...). */
+  lookup(name: string): Promise<string[]>;
+  /** A TCP connection to an address; gives up after timeoutMs (code
+   * 'ETIMEDOUT'); 'ECONNREFUSED', 'EHOSTUNREACH' ... as the kernel says. */
+  connectTcp(address: string, port: number, timeoutMs: number): Promise<TcpConn>;
+  /** A UDP socket on an ephemeral local port, connected to address:port. */
+  connectUdp(address: string, port: number): Promise<UdpConn>;
+  /** Bytes from the system's random source (SPIs, nonces, tunnel IDs). */
+  randomBytes(length: number): Uint8Array;
 
   /** Calls fn on each delivery of the signal; returns the unsubscribe. */
   onSignal(name: SignalName, fn: () => void): () => void;

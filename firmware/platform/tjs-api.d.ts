@@ -92,5 +92,35 @@ declare namespace tjs {
   }
 
   function connect(transport: 'pipe', path: string): Promise<PipeSocket>;
+
+  // TCP and UDP (txiki.js 26.6 src/js/core/sockets.js, direct-sockets/*.js).
+  // A host name is resolved with getaddrinfo; `signal` aborts a connect.
+  interface TCPSocket {
+    readonly opened: Promise<{ readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array>; localAddress: string; localPort: number; remoteAddress: string; remotePort: number }>;
+    readonly closed: Promise<void>;
+    close(): void;
+  }
+
+  interface UDPMessage {
+    data: Uint8Array;
+  }
+
+  /** Connected: reads and writes {data}; ICMP errors reject the pending read. */
+  interface UDPSocket {
+    readonly opened: Promise<{ readable: ReadableStream<UDPMessage>; writable: WritableStream<UDPMessage>; localAddress: string; localPort: number; remoteAddress: string; remotePort: number }>;
+    readonly closed: Promise<void>;
+    close(): void;
+  }
+
+  function connect(transport: 'tcp', host: string, port: number, options?: { signal?: AbortSignal }): Promise<TCPSocket>;
+  function connect(transport: 'udp', host: string, port: number): Promise<UDPSocket>;
+
+  /** getaddrinfo (SOCK_STREAM, AI_ADDRCONFIG): family is 4 or 6. */
+  interface Addr {
+    family: number;
+    ip: string;
+  }
+
+  function lookup(host: string, options: { family?: 4 | 6; all: true }): Promise<Addr[]>;
   function listen(transport: 'pipe', path: string): Promise<PipeServerSocket>;
 }

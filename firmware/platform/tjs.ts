@@ -1,14 +1,14 @@
 // Platform adapter for txiki.js 26.x, the runtime on the router.
 // It only translates tjs calls into the Platform interface.
 
-import type { Conn, Platform, RunOptions, RunResult, Server, SignalName } from './platform.ts';
+import type { Conn, Platform, RunOptions, RunResult, Server, SignalName, TcpConn, UdpConn } from './platform.ts';
 
 const encoder = new TextEncoder();
 
 /** Signal numbers on Linux, for the shell-style 128 + n exit status. */
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGUSR1: 10, SIGSEGV: 11, SIGUSR2: 12, SIGPIPE: 13, SIGTERM: 15 };
 
-function wrapSocket(sock: tjs.PipeSocket, streams: { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> }): Conn {
+function wrapSocket(sock: { close(): void }, streams: { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> }): Conn {
   const reader = streams.readable.getReader();
   const writer = streams.writable.getWriter();
   let closed = false;
@@ -31,6 +31,44 @@ function wrapSocket(sock: tjs.PipeSocket, streams: { readable: ReadableStream<Ui
 
 async function openSocket(sock: tjs.PipeSocket): Promise<Conn> {
   return wrapSocket(sock, await sock.opened);
+}
+
+async function connectTcp(address: string, port: number, timeoutMs: number): Promise<TcpConn> {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(Object.assign(new Error(`connect ETIMEDOUT ${address}:${port}`), { code: 'ETIMEDOUT' })), timeoutMs);
+
+  try {
+    const sock = await tjs.connect('tcp', address, port, { signal: abort.signal });
+    const opened = await sock.opened;
+
+    return { ...wrapSocket(sock, opened), local: { address: opened.localAddress, port: opened.localPort }, remote: { address: opened.remoteAddress, port: opened.remotePort } };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A connected UDP socket. A read still pending when it is closed never
+ * settles in txiki.js, so receive() also watches for close(). */
+async function connectUdp(address: string, port: number): Promise<UdpConn> {
+  const sock = await tjs.connect('udp', address, port);
+  const opened = await sock.opened;
+  const reader = opened.readable.getReader();
+  const writer = opened.writable.getWriter();
+  let closed = false;
+  let onClose = () => {};
+  const whenClosed = new Promise<null>((resolve) => (onClose = () => resolve(null)));
+
+  return {
+    local: { address: opened.localAddress, port: opened.localPort },
+    send: (data) => writer.write({ data }),
+    receive: () => (closed ? Promise.resolve(null) : Promise.race([reader.read().then(({ done, value }) => (done || !value ? null : value.data)), whenClosed])),
+    close() {
+      if (closed) return;
+      closed = true;
+      onClose();
+      sock.close();
+    },
+  };
 }
 
 let tmpCount = 0;
@@ -202,6 +240,15 @@ export function tjsPlatform(): Platform {
         close: () => server.close(),
       } satisfies Server;
     },
+
+    async lookup(name) {
+      const found = await tjs.lookup(name, { all: true });
+
+      return [...new Set((Array.isArray(found) ? found : [found]).map((a) => a.ip))];
+    },
+    connectTcp,
+    connectUdp,
+    randomBytes: (length) => crypto.getRandomValues(new Uint8Array(length)),
 
     onSignal(name: SignalName, fn) {
       tjs.addSignalListener(name, fn);

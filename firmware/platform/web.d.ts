@@ -27,6 +27,18 @@ declare function queueMicrotask(callback: () => void): void;
 
 declare const performance: { now(): number };
 
+declare const crypto: { getRandomValues<T extends Uint8Array>(array: T): T };
+
+interface AbortSignal {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+}
+
+declare class AbortController {
+  readonly signal: AbortSignal;
+  abort(reason?: unknown): void;
+}
+
 interface ReadableStreamReadResult<T> {
   done: boolean;
   value?: T;
