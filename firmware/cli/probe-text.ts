@@ -4,7 +4,7 @@
 
 import { formatDiagnostic } from '../core/diag.ts';
 import { PROTOCOLS, type ProtocolName } from '../core/model.ts';
-import type { IkeReply } from '../core/probe/ike.ts';
+import type { IkeReply } from '../core/probe/ike-init.ts';
 import type { L2tpReply } from '../core/probe/l2tp.ts';
 import type { Exchange, HostVerdict, PptpReply, ProbeReport } from '../core/probe/report.ts';
 

@@ -4,7 +4,8 @@
 // UDP requests are sent again every second, as clients retransmit; a TCP
 // connection or UDP socket is always closed before the exchange returns.
 
-import { decodeIke, describeIke, DH, encodeIke, IKE_PORT, ikeSaInit, KE_BYTES, keData, N_INVALID_KE_PAYLOAD, natDetection, natDetectionHash, NATT_PORT, PROBE_GROUP, transformName, withMarker, withoutMarker, type IkeMessage } from '../core/probe/ike.ts';
+import { decodeIke, DH, encodeIke, IKE_PORT, N_INVALID_KE_PAYLOAD, NATT_PORT, transformName, withMarker, withoutMarker, type IkeMessage } from '../core/probe/ike.ts';
+import { describeIke, ikeSaInit, KE_BYTES, keData, natDetection, natDetectionHash, PROBE_GROUP } from '../core/probe/ike-init.ts';
 import { decodeControl as decodeL2tp, describeReply, L2TP_PORT, messageType, SCCRP as L2TP_SCCRP, sccrq as l2tpSccrq, STOP_CCN, stopCcn, type ControlMessage as L2tpMessage } from '../core/probe/l2tp.ts';
 import { decodeStartControl, PPTP_ERRORS, PPTP_MESSAGES, PPTP_PORT, PptpFramer, SCCRP, SCCRP_RESULTS, sccrq, stopCcrq, STOP_CCRP } from '../core/probe/pptp.ts';
 import type { Exchange, Outcome, PptpReply } from '../core/probe/report.ts';

@@ -9,7 +9,8 @@ import { createHash } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
-import * as ike from '../../firmware/core/probe/ike.ts';
+import * as ikeCodec from '../../firmware/core/probe/ike.ts';
+import * as ikeInit from '../../firmware/core/probe/ike-init.ts';
 import * as l2tp from '../../firmware/core/probe/l2tp.ts';
 import * as pptp from '../../firmware/core/probe/pptp.ts';
 import { sha1 } from '../../firmware/core/probe/sha1.ts';
@@ -17,6 +18,7 @@ import { concat, Malformed } from '../../firmware/core/probe/wire.ts';
 import { rng } from '../lib/prng.ts';
 import { hex, RECORDINGS, recorded, type Packet } from './recorded.ts';
 
+const ike = { ...ikeCodec, ...ikeInit };
 const all = RECORDINGS.flatMap(recorded);
 const ikeOf = (p: Packet) => (p.sport === 4500 || p.dport === 4500 ? ike.withoutMarker(p.data)! : p.data);
 

@@ -5,7 +5,7 @@
 
 import type { Diagnostic } from '../diag.ts';
 import type { ProtocolName } from '../model.ts';
-import type { IkeReply } from './ike.ts';
+import type { IkeReply } from './ike-init.ts';
 import type { L2tpReply } from './l2tp.ts';
 
 /** How one exchange ended:
