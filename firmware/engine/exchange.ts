@@ -78,15 +78,15 @@ async function nextPptp(conn: Conn, framer: PptpFramer, deadline: number): Promi
   }
 }
 
-export async function probePptp(platform: Platform, address: string, timeoutMs: number): Promise<Exchange> {
+export async function probePptp(platform: Platform, address: string, timeoutMs: number, port = PPTP_PORT): Promise<Exchange> {
   const started = performance.now();
   const deadline = started + timeoutMs;
   let conn;
 
   try {
-    conn = await platform.connectTcp(address, PPTP_PORT, timeoutMs);
+    conn = await platform.connectTcp(address, port, timeoutMs);
   } catch (e) {
-    return result('tcp', PPTP_PORT, failure(e).outcome, { error: failure(e).error });
+    return result('tcp', port, failure(e).outcome, { error: failure(e).error });
   }
 
   const connect_ms = since(started);
@@ -97,11 +97,11 @@ export async function probePptp(platform: Platform, address: string, timeoutMs: 
     await conn.write(sccrq(IDENTITY.hostName, IDENTITY.vendor));
     const m = await nextPptp(conn, framer, deadline);
 
-    if (m === TIMEOUT) return result('tcp', PPTP_PORT, 'no_answer', { connect_ms, error: `connected, but no reply within ${timeoutMs / 1000} s` });
-    if (m === null) return result('tcp', PPTP_PORT, 'closed', { connect_ms, error: 'the server closed the connection without a reply' });
+    if (m === TIMEOUT) return result('tcp', port, 'no_answer', { connect_ms, error: `connected, but no reply within ${timeoutMs / 1000} s` });
+    if (m === null) return result('tcp', port, 'closed', { connect_ms, error: 'the server closed the connection without a reply' });
     const rtt_ms = since(sent);
 
-    if (m.type !== SCCRP) return result('tcp', PPTP_PORT, 'unexpected', { connect_ms, rtt_ms, error: `the server sent ${PPTP_MESSAGES[m.type] ?? `message type ${m.type}`} instead of a Start-Control-Connection-Reply` });
+    if (m.type !== SCCRP) return result('tcp', port, 'unexpected', { connect_ms, rtt_ms, error: `the server sent ${PPTP_MESSAGES[m.type] ?? `message type ${m.type}`} instead of a Start-Control-Connection-Reply` });
     const reply = pptpReply(decodeStartControl(m));
 
     // Accepted: close the control connection the way a client does.
@@ -112,11 +112,11 @@ export async function probePptp(platform: Platform, address: string, timeoutMs: 
       for (let bye = await nextPptp(conn, framer, until).catch(() => null); bye && bye !== TIMEOUT && bye.type !== STOP_CCRP; ) bye = await nextPptp(conn, framer, until).catch(() => null);
     }
 
-    return result('tcp', PPTP_PORT, 'answered', { connect_ms, rtt_ms, reply });
+    return result('tcp', port, 'answered', { connect_ms, rtt_ms, reply });
   } catch (e) {
-    if (e instanceof Malformed) return result('tcp', PPTP_PORT, 'malformed', { connect_ms, error: `not a PPTP server: ${e.message}` });
+    if (e instanceof Malformed) return result('tcp', port, 'malformed', { connect_ms, error: `not a PPTP server: ${e.message}` });
 
-    return result('tcp', PPTP_PORT, failure(e).outcome, { connect_ms, error: failure(e).error });
+    return result('tcp', port, failure(e).outcome, { connect_ms, error: failure(e).error });
   } finally {
     conn.close();
   }
@@ -208,11 +208,11 @@ async function udpExchange<T>(platform: Platform, address: string, timeoutMs: nu
 
 // ---------------------------------------------------------------- L2TP
 
-export async function probeL2tp(platform: Platform, address: string, timeoutMs: number): Promise<Exchange> {
+export async function probeL2tp(platform: Platform, address: string, timeoutMs: number, port = L2TP_PORT): Promise<Exchange> {
   const random = platform.randomBytes(2);
   const tunnel = ((random[0]! << 8) | random[1]!) || 1;
   const out = await udpExchange<L2tpMessage>(platform, address, timeoutMs, {
-    port: L2TP_PORT,
+    port,
     request: () => l2tpSccrq({ tunnel, ...IDENTITY }),
     answer(datagram) {
       const m = decodeL2tp(datagram);
@@ -245,11 +245,10 @@ function wantedGroup(m: IkeMessage): number | null {
   return n?.kind === 'notify' ? (n.data[0]! << 8) | n.data[1]! : null;
 }
 
-async function ikeSaInitExchange(platform: Platform, address: string, port: number, timeoutMs: number, group: number) {
+async function ikeSaInitExchange(platform: Platform, address: string, port: number, natT: boolean, timeoutMs: number, group: number) {
   const spi = platform.randomBytes(8);
   const nonce = platform.randomBytes(32);
   const ke = keData(group, platform.randomBytes(KE_BYTES[group]!))!;
-  const natT = port === NATT_PORT;
   const out = await udpExchange<IkeMessage>(platform, address, timeoutMs, {
     port,
     request(local) {
@@ -273,16 +272,16 @@ async function ikeSaInitExchange(platform: Platform, address: string, port: numb
   return out;
 }
 
-async function probeIkePort(platform: Platform, address: string, port: number, timeoutMs: number): Promise<Exchange> {
+async function probeIkePort(platform: Platform, address: string, port: number, natT: boolean, timeoutMs: number): Promise<Exchange> {
   const started = performance.now();
-  let out = await ikeSaInitExchange(platform, address, port, timeoutMs, PROBE_GROUP);
+  let out = await ikeSaInitExchange(platform, address, port, natT, timeoutMs, PROBE_GROUP);
   const wanted = out.answer ? wantedGroup(out.answer) : null;
   let retried: number | undefined;
 
   // The server prefers another group we offered: ask again with it, as a
   // client does, to learn the proposal it accepts and its NAT detection.
   if (wanted !== null && KE_BYTES[wanted] !== undefined && wanted !== PROBE_GROUP) {
-    const again = await ikeSaInitExchange(platform, address, port, timeoutMs - (performance.now() - started), wanted);
+    const again = await ikeSaInitExchange(platform, address, port, natT, timeoutMs - (performance.now() - started), wanted);
 
     if (again.answer) {
       retried = wanted;
@@ -298,6 +297,6 @@ async function probeIkePort(platform: Platform, address: string, port: number, t
 }
 
 /** IKE_SA_INIT on UDP 500 and, with the non-ESP marker, on UDP 4500, at once. */
-export function probeIpsec(platform: Platform, address: string, timeoutMs: number): Promise<Exchange[]> {
-  return Promise.all([probeIkePort(platform, address, IKE_PORT, timeoutMs), probeIkePort(platform, address, NATT_PORT, timeoutMs)]);
+export function probeIpsec(platform: Platform, address: string, timeoutMs: number, ports = { ike: IKE_PORT, natT: NATT_PORT }): Promise<Exchange[]> {
+  return Promise.all([probeIkePort(platform, address, ports.ike, false, timeoutMs), probeIkePort(platform, address, ports.natT, true, timeoutMs)]);
 }
