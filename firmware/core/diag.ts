@@ -15,6 +15,9 @@ export interface Diagnostic {
   value?: string;
   /** One English sentence saying what is wrong and what to do. */
   message: string;
+  /** The inside hosts a warning is about (e.g. who collides on raw ESP), for
+   * pages that word the message themselves. */
+  hosts?: string[];
 }
 
 export function error(code: string, message: string, field?: string, value?: string): Diagnostic {

@@ -34,8 +34,10 @@ async function observe() {
     last_apply: null, diagnostics: [],
   };
   const luci = new Luci((_object, method) => (method === 'sessions' ? { sessions: [], warnings: [], skipped: 0 } : status));
-  const { node } = await runView(readFileSync(VIEW, 'utf8'), luci);
+  const { view, node } = await runView(readFileSync(VIEW, 'utf8'), luci);
 
+  // What a user types into "Test a VPN server" before pressing Test.
+  (view.probeInputs as unknown as Record<string, { value: string }>).server!.value = '203.0.113.7';
   luci.phase = 'poll';
   for (const p of luci.polls) await p.fn();
 
@@ -75,7 +77,9 @@ test('ubus: the ACL reads exactly what the page shows and writes exactly what it
   const group = acl['luci-app-vpn-passthrough']!;
 
   assert.equal(reads, ['vpn-passthrough/sessions', 'vpn-passthrough/status']);
-  assert.equal(writes, ['vpn-passthrough/apply', 'vpn-passthrough/check_server', 'vpn-passthrough/delete_server', 'vpn-passthrough/set', 'vpn-passthrough/set_server']);
+  // probe is a write: it makes the router send packets to a host the user
+  // names, which a read-only account must not be able to do.
+  assert.equal(writes, ['vpn-passthrough/apply', 'vpn-passthrough/check_server', 'vpn-passthrough/delete_server', 'vpn-passthrough/probe', 'vpn-passthrough/set', 'vpn-passthrough/set_server']);
   assert.equal(declared, [...reads, ...writes].sort(), 'every declared ubus method is used');
   assert.equal(granted(group.read), reads, 'read grants = what the page calls to show itself');
   assert.equal(granted(group.write), writes, 'write grants = what only a user action calls');

@@ -11,6 +11,7 @@ import * as assert from 'uvu/assert';
 
 import type { Diagnostic } from '../../firmware/core/diag.ts';
 import type { Session, Status } from '../../firmware/core/model.ts';
+import type { ProbeReport } from '../../firmware/core/probe/report.ts';
 import { compile, El, Luci, requires, runView, VIEW, type HostHint, type Ubus } from './luci.ts';
 
 const source = readFileSync(VIEW, 'utf8');
@@ -237,7 +238,7 @@ test('every piece of text goes through _()', async () => {
   const luci = new Luci(daemon({ status: status({ diagnostics }) }), HOSTS, { mark: true });
   const { node } = await runView(source, luci);
   // What comes from the router's data may stay as it is.
-  const data = /^(\s|[-,.:()=]|\d+(\.\d+)?|[\d.]+ ?(B|KiB|MiB)|192\.168\.1\.2[01]|aa:bb:cc:dd:ee:0[12]|fd00:ab:cd::20|198\.51\.100\.7|2001:db8::7|gre|nat-t|vpn-passthrough\.l2tp\.family|ipv5|x|\d+\/\d+\/\d+,? [\d:]+( [AP]M)?)*$/;
+  const data = /^(\s|[-,.:()=]|\d+(\.\d+)?|[\d.]+ ?(B|KiB|MiB)|192\.168\.1\.2[01]|aa:bb:cc:dd:ee:0[12]|fd00:ab:cd::20|198\.51\.100\.7|2001:db8::7|gre|nat-t|laptop|vpn-passthrough\.l2tp\.family|ipv5|x|\d+\/\d+\/\d+,? [\d:]+( [AP]M)?)*$/;
 
   for (const t of node.find((e) => e.tag === '#text').map((e) => e.text!)) {
     const outside = t.replace(/⟦[^⟧]*⟧/g, '');
@@ -346,6 +347,111 @@ test('Edit fills the dialog with the server (its name fixed); Disable and Remove
   await (buttons(luci.modal!, 'Remove')[0]!.attrs.click as () => Promise<void>)();
   assert.equal(ubus.calls, [['set_server', { name: 'office', enabled: false, protocol: undefined, host: undefined, host6: undefined, allow: undefined }], ['delete_server', { name: 'legacy' }]]);
   assert.is(luci.modal, null);
+});
+
+// ---------------------------------------------------------------- Test a VPN server
+
+/** A report as the daemon sends it (shapes of core/probe/report.ts). */
+const REPORT: ProbeReport = {
+  server: 'vpn.example.com', address: '198.51.100.7', addresses: ['198.51.100.7'], family: 'ipv4', timeout_ms: 3000, answered: false,
+  protocols: {
+    pptp: {
+      answered: true,
+      exchanges: [{ transport: 'tcp', port: 1723, outcome: 'answered', answered: true, rtt_ms: 12.5, connect_ms: 3, attempts: 1, reply: { message: 'Start-Control-Connection-Reply', result: 1, result_text: 'successful channel establishment', error: 0, error_text: 'none', protocol_version: '1.0', host_name: 'local', vendor: 'linux', firmware: 1, max_channels: 1 } }],
+      verdict: { passes: false, code: 'protocol_off', field: 'vpn-passthrough.pptp.enabled', value: '0', message: 'PPTP passthrough is off' },
+      conclusion: { code: 'router_blocks', message: 'x' },
+    },
+    l2tp: {
+      answered: false,
+      exchanges: [{ transport: 'udp', port: 1701, outcome: 'no_answer', answered: false, rtt_ms: null, attempts: 3, error: 'no reply within 3 s' }],
+      verdict: { passes: true, code: 'all_hosts', message: 'L2TP passes for every inside host' },
+      conclusion: { code: 'server_silent', message: 'x' },
+    },
+    ipsec: {
+      answered: true,
+      exchanges: [
+        { transport: 'udp', port: 500, outcome: 'answered', answered: true, rtt_ms: 2.1, attempts: 2, reply: { version: '2.0', exchange: 'IKE_SA_INIT', response: true, notifies: [], proposal: ['AES_CBC_128', 'HMAC_SHA2_256_128', 'PRF_HMAC_SHA2_256', 'MODP_3072'], retried_with: 'MODP_3072', nat_detection: true, fragmentation: false, vendor_ids: [] }, nat: { router_side: true, server_side: false } },
+        { transport: 'udp', port: 4500, outcome: 'refused', answered: false, rtt_ms: null, attempts: 1, error: 'ECONNREFUSED' },
+      ],
+      nat_t: false,
+      verdict: { passes: true, code: 'host_listed', field: 'vpn-passthrough.ipsec.host', value: '192.168.1.20', message: 'x' },
+      conclusion: { code: 'works', message: 'x' },
+    },
+  },
+  host: { given: '192.168.1.20', ipv4: ['192.168.1.20'], ipv6: [], macs: ['aa:bb:cc:dd:ee:01'] },
+  warnings: [{ severity: 'warning', code: 'esp_in_use', field: 'vpn-passthrough.ipsec', value: '198.51.100.7', message: 'x', hosts: ['192.168.1.21', '192.168.1.22'] }],
+};
+
+function probing(reply: unknown = REPORT): Ubus & { probes: unknown[] } {
+  const probes: unknown[] = [];
+  const base = daemon();
+
+  return Object.assign((o: string, m: string, a: Record<string, unknown>) => (m === 'probe' ? (probes.push(a), reply) : base(o, m, a)), { probes });
+}
+
+type ProbeView = { probeInputs: Record<string, { value?: string }>; probeNode: El };
+
+async function press(reply: unknown, values: Record<string, string>) {
+  const ubus = probing(reply);
+  const luci = new Luci(ubus, HOSTS);
+  const { view, node } = await runView(source, luci);
+
+  for (const [k, v] of Object.entries(values)) (view as unknown as ProbeView).probeInputs[k]!.value = v;
+  luci.phase = 'action';
+  await (buttons(node, 'Test')[0]!.attrs.click as () => Promise<void>)();
+
+  return { ubus, luci, view: view as unknown as ProbeView & Record<string, (...a: unknown[]) => unknown>, node };
+}
+
+test('the "Test a VPN server" box: server, protocol, and an inside host from the known hosts', async () => {
+  const { node } = await runView(source, new Luci(daemon(), HOSTS));
+  const box = node.find((e) => e.tag === 'h3' && e.textContent === 'Test a VPN server');
+  const selects = node.find((e) => e.tag === 'select');
+
+  assert.is(box.length, 1);
+  assert.equal(selects[0]!.children.map((o) => o.attrs.value), ['', 'pptp', 'l2tp', 'ipsec']);
+  assert.equal(selects[1]!.children.map((o) => [o.attrs.value, o.textContent]), [['', '(none)'], ['192.168.1.20', '192.168.1.20 (laptop)'], ['192.168.1.21', '192.168.1.21 (192.168.1.21)']]);
+});
+
+test('Test sends server, protocol and host to the daemon and shows the answers next to the verdict and the conclusion', async () => {
+  const { ubus, view } = await press(REPORT, { server: ' vpn.example.com ', protocol: '', host: '192.168.1.20' });
+  const shown = text(view.probeNode);
+
+  assert.equal(ubus.probes, [{ server: 'vpn.example.com', protocol: null, host: '192.168.1.20' }]);
+  assert.match(shown, /Asked vpn\.example\.com \(198\.51\.100\.7\) from this router\./);
+  assert.match(shown, /The server's answerThis router, for 192\.168\.1\.20Conclusion/);
+  assert.match(shown, /TCP 1723: answered in 12\.5 ms - Start-Control-Connection-Reply, accepted; server "local", vendor "linux"/);
+  assert.match(shown, /blocked: this protocol is switched offThe server answers, but this router blocks this host: change the settings below\./);
+  assert.match(shown, /UDP 1701: no answerpassesThe server does not answer, not even this router/);
+  assert.match(shown, /UDP 500: answered in 2\.1 ms - IKEv2 IKE_SA_INIT reply: accepts AES_CBC_128\/HMAC_SHA2_256_128\/PRF_HMAC_SHA2_256\/MODP_3072 \(a NAT sits between this router and the server\)/);
+  assert.match(shown, /UDP 4500: refused, nothing listens thereNAT-T not available/);
+  assert.match(shown, /passes: allowed inside host \(192\.168\.1\.20\)Both sides are fine/);
+  assert.match(shown, /192\.168\.1\.21, 192\.168\.1\.22 already send\(s\) raw ESP to this server/);
+});
+
+test('Test without a server asks nothing; a bad server or an unknown name is said plainly', async () => {
+  const empty = await press(REPORT, { server: '  ' });
+
+  assert.equal(empty.ubus.probes, []);
+  assert.match(text(empty.view.probeNode), /Enter the VPN server's address or host name\./);
+  assert.match(text((await press(2, { server: 'a b' })).view.probeNode), /This is not an IPv4\/IPv6 address or host name\./);
+  assert.match(text((await press(4, { server: 'nx.example' })).view.probeNode), /The server's name does not resolve\./);
+});
+
+test('the result stays through poll and through the form being drawn again', async () => {
+  const { luci, view, node } = await press(REPORT, { server: 'vpn.example.com', protocol: 'pptp' });
+
+  luci.phase = 'poll';
+  await luci.polls[0]!.fn();
+  await (buttons(node, 'Block now')[0]!.attrs.click as () => Promise<void>)();
+  assert.match(text(view.probeNode), /Start-Control-Connection-Reply/);
+  assert.is(view.probeInputs.server!.value, 'vpn.example.com');
+});
+
+test('read-only users cannot test (probe is a write)', async () => {
+  const { node } = await runView(source, new Luci(daemon(), [], { readonly: true }));
+
+  assert.is(buttons(node, 'Test')[0]!.attrs.disabled, true);
 });
 
 test.run();

@@ -91,7 +91,7 @@ function sessionWarnings(protocols: readonly ProtocolName[], inputs: VerdictInpu
     const esp = others([...inputs.sessions.filter((s) => s.transport === 'esp'), ...inputs.espSenders]);
 
     if (esp.length > 0) {
-      out.push(warning('esp_in_use', `${esp.join(', ')} already ${esp.length === 1 ? 'sends' : 'send'} raw ESP to ${server}: if ${host.given} uses raw ESP too, only one of them can work through NAT. Make the VPN client on ${host.given} use NAT-T (UDP 4500), e.g. force UDP encapsulation.`, 'vpn-passthrough.ipsec', server));
+      out.push({ ...warning('esp_in_use', `${esp.join(', ')} already ${esp.length === 1 ? 'sends' : 'send'} raw ESP to ${server}: if ${host.given} uses raw ESP too, only one of them can work through NAT. Make the VPN client on ${host.given} use NAT-T (UDP 4500), e.g. force UDP encapsulation.`, 'vpn-passthrough.ipsec', server), hosts: esp });
     }
   }
 
@@ -101,7 +101,7 @@ function sessionWarnings(protocols: readonly ProtocolName[], inputs: VerdictInpu
     const users = others(inputs.sessions.filter((s) => s.protocol === 'pptp'));
 
     if (!inputs.plan.pptpHelper || inputs.helper === 'missing') {
-      out.push(warning('pptp_helper_missing', `the PPTP conntrack helper is not attached${inputs.helper === 'missing' ? ' (nf_conntrack_pptp is not in the kernel: install kmod-nf-nathelper-extra)' : ''}: PPTP passes without Call-ID NAT, so only one inside client at a time can use ${server}${users.length ? `, and ${users.join(', ')} already ${users.length === 1 ? 'does' : 'do'}` : ''}.`, 'vpn-passthrough.pptp.enabled', '1'));
+      out.push({ ...warning('pptp_helper_missing', `the PPTP conntrack helper is not attached${inputs.helper === 'missing' ? ' (nf_conntrack_pptp is not in the kernel: install kmod-nf-nathelper-extra)' : ''}: PPTP passes without Call-ID NAT, so only one inside client at a time can use ${server}${users.length ? `, and ${users.join(', ')} already ${users.length === 1 ? 'does' : 'do'}` : ''}.`, 'vpn-passthrough.pptp.enabled', '1'), ...(users.length ? { hosts: users } : {}) });
     }
   }
 

@@ -24,6 +24,8 @@ const SERVER_PARAMS = [ 'name', 'enabled', 'protocol', 'host', 'host6', 'allow' 
 const callCheckServer = rpc.declare({ object: 'vpn-passthrough', method: 'check_server', params: SERVER_PARAMS, expect: { '': {} } });
 const callSetServer = rpc.declare({ object: 'vpn-passthrough', method: 'set_server', params: SERVER_PARAMS, reject: true });
 const callDeleteServer = rpc.declare({ object: 'vpn-passthrough', method: 'delete_server', params: [ 'name' ], reject: true });
+// No expect: a failure comes back as its ubus status code (2 bad argument, 4 name not found).
+const callProbe = rpc.declare({ object: 'vpn-passthrough', method: 'probe', params: [ 'server', 'protocol', 'host' ] });
 
 const PROTOCOLS = [ 'pptp', 'l2tp', 'ipsec' ];
 
@@ -96,12 +98,75 @@ const DIAGNOSTICS = {
 	server_sessions_kept: () => _('Sessions already forwarded to a removed server go on until they are idle: install the conntrack package so they are cut at once.'),
 	fw4_hook_missing: () => _('firewall4 has not loaded the rules of vpn-passthrough yet, so it rejects the servers\' traffic: reload the firewall (Network > Firewall, Save & Apply) or reboot.'),
 	fw4_auto_includes_off: () => _('The automatic includes of firewall4 are off (auto_includes), so it rejects the servers\' traffic: turn them on and reload the firewall.'),
-	fw4_file_unwritable: (d) => _('The servers\' rules for firewall4 could not be saved: %s').format(d.message)
+	fw4_file_unwritable: (d) => _('The servers\' rules for firewall4 could not be saved: %s').format(d.message),
+	esp_in_use: (d) => _('%s already send(s) raw ESP to this server: through NAT only one inside host can. Make the VPN client use NAT-T (UDP 4500).').format((d.hosts || []).join(', ')),
+	rules_not_loaded: () => _('The rules are not loaded right now: until the service applies them, firewall4 alone decides and VPN traffic passes.'),
+	host_not_inside: () => _('This host is not on an inside network of this router: passthrough applies only to hosts inside.'),
+	server_inside: () => _('This server is on an inside network: its traffic does not cross to the outside, so passthrough does not apply.')
 };
 
 /** A diagnostic about one of the servers (their section shows it). */
 function aboutServer(d, servers) {
 	return servers.some((v) => d.field == 'vpn-passthrough.' + v.name || (d.field || '').indexOf('vpn-passthrough.' + v.name + '.') == 0) || /^(server_|fw4_)/.test(d.code);
+}
+
+// A probe's parts, worded here by their codes (the daemon's words are English).
+function exchangeText(x, protocol) {
+	const where = '%s %d: '.format(x.transport.toUpperCase(), x.port);
+	const r = x.reply || {};
+	let said = '';
+
+	if (x.outcome != 'answered')
+		return where + ({
+			refused: _('refused, nothing listens there'),
+			unreachable: _('unreachable'),
+			no_answer: _('no answer'),
+			closed: _('closed without a reply'),
+			unexpected: _('an unexpected reply'),
+			malformed: _('something else answers on this port'),
+			error: _('could not be sent from this router')
+		}[x.outcome] || x.outcome);
+
+	if (protocol == 'pptp')
+		said = _('Start-Control-Connection-Reply, %s; server "%s", vendor "%s"').format(r.result == 1 ? _('accepted') : _('refused with result %d').format(r.result), r.host_name, r.vendor);
+	else if (protocol == 'l2tp')
+		said = r.message == 'SCCRP' ? _('SCCRP; server "%s", vendor "%s"').format(r.host_name || '', r.vendor || '') : _('%s, result %d').format(r.message, r.result ? r.result.code : 0);
+	else if (r.error)
+		said = _('%s reply: %s').format(r.version == '1.0' ? 'IKEv1' : 'IKEv2 ' + r.exchange, r.error);
+	else
+		said = _('%s reply: accepts %s').format('IKEv2 ' + r.exchange, (r.proposal || []).join('/'));
+
+	if (x.nat && x.nat.router_side)
+		said += ' ' + _('(a NAT sits between this router and the server)');
+
+	return where + _('answered in %s ms').format(x.rtt_ms) + ' - ' + said;
+}
+
+function verdictText(v) {
+	const word = {
+		control_off: () => _('passes: passthrough control is off, firewall4 alone decides'),
+		protocol_off: () => _('blocked: this protocol is switched off'),
+		family_blocked: () => _('blocked: only %s is allowed for this protocol').format(v.value == 'ipv4' ? _('IPv4') : _('IPv6')),
+		host_not_listed: () => _('blocked: not among the allowed inside hosts (%s)').format(v.value),
+		host_listed: () => _('passes: allowed inside host (%s)').format(v.value),
+		all_hosts: () => _('passes'),
+		host_unknown: () => _('cannot tell: the router has not seen this host lately')
+	}[v.code];
+
+	return word ? word() : v.message;
+}
+
+function conclusionText(c) {
+	const word = {
+		works: _('Both sides are fine: look at the VPN client (its settings, its credentials).'),
+		router_blocks: _('The server answers, but this router blocks this host: change the settings below.'),
+		server_silent: _('The server does not answer, not even this router: the problem lies beyond this router.'),
+		both_fail: _('The server does not answer, and this router blocks this host too.'),
+		server_answers: _('The server answers.'),
+		cannot_tell: _('The server was asked; whether this router lets this host through cannot be told.')
+	}[c.code];
+
+	return word || c.message;
 }
 
 function diagnosticText(d) {
@@ -343,6 +408,90 @@ return view.extend({
 		}).then(() => this.refresh());
 	},
 
+	// "Test a VPN server": the daemon asks the server from the router itself;
+	// the answer shows next to what the settings do to the chosen inside host.
+	runProbe: function(server, protocol, host) {
+		if (!server)
+			return Promise.resolve(dom.content(this.probeNode, E('p', { 'class': 'alert-message warning' }, _('Enter the VPN server\'s address or host name.'))));
+
+		dom.content(this.probeNode, E('p', { 'class': 'spinning' }, _('Asking %s...').format(server)));
+
+		return callProbe(server, protocol || null, host || null).then((reply) => {
+			dom.content(this.probeNode, this.renderProbe(reply));
+
+			return reply;
+		});
+	},
+
+	handleProbe: function() {
+		const value = (name) => String(this.probeInputs[name].value || '').trim();
+
+		return this.runProbe(value('server'), value('protocol'), value('host'));
+	},
+
+	renderProbe: function(reply) {
+		if (typeof reply == 'number' || !L.isObject(reply) || !L.isObject(reply.protocols) || !PROTOCOLS.some((p) => L.isObject(reply.protocols[p]) && Array.isArray(reply.protocols[p].exchanges)))
+			return E('p', { 'class': 'alert-message warning' }, {
+				2: _('This is not an IPv4/IPv6 address or host name.'),
+				4: _('The server\'s name does not resolve.')
+			}[reply] || _('The service could not test the server (is it running?).'));
+
+		const names = PROTOCOLS.filter((p) => L.isObject(reply.protocols[p]) && Array.isArray(reply.protocols[p].exchanges));
+		const host = reply.host ? reply.host.given : null;
+		const rows = names.map((name) => {
+			const p = reply.protocols[name];
+			const lines = p.exchanges.map((x) => E('div', {}, exchangeText(x, name)));
+
+			if (name == 'ipsec')
+				lines.push(E('div', {}, p.nat_t ? _('NAT-T available (UDP 4500 answers)') : _('NAT-T not available')));
+
+			return [
+				protocolTitle(name),
+				E('div', {}, lines),
+				...(host ? [ p.verdict ? verdictText(p.verdict) : '-' ] : []),
+				E('strong', {}, conclusionText(p.conclusion))
+			];
+		});
+
+		return E([
+			E('p', {}, reply.server == reply.address ? _('Asked %s from this router.').format(reply.address) : _('Asked %s (%s) from this router.').format(reply.server, reply.address)),
+			table([ _('Protocol'), _('The server\'s answer'), ...(host ? [ _('This router, for %s').format(host) ] : []), _('Conclusion') ], rows, ''),
+			renderDiagnostics(reply.warnings)
+		]);
+	},
+
+	// Built once: the form re-renders its sections (after a save), and what
+	// the user typed and the last result must stay.
+	renderProbeForm: function(hosts) {
+		const server = E('input', { 'class': 'cbi-input-text', 'type': 'text', 'placeholder': _('vpn.example.com or 203.0.113.7') });
+		const protocol = E('select', { 'class': 'cbi-input-select' }, [
+			E('option', { 'value': '' }, _('All three')),
+			...PROTOCOLS.map((name) => E('option', { 'value': name }, protocolTitle(name)))
+		]);
+		const host = E('select', { 'class': 'cbi-input-select' }, [
+			E('option', { 'value': '' }, _('(none)')),
+			...(hosts ? hosts.getMACHints(false) : []).map((hint) => {
+				const ip4 = hosts.getIPAddrByMACAddr(hint[0]);
+
+				return E('option', { 'value': ip4 || hint[0] }, '%s (%s)'.format(ip4 || hint[0], hosts.getHostnameByMACAddr(hint[0]) || hint[1] || hint[0]));
+			})
+		]);
+
+		this.probeInputs = { server: server, protocol: protocol, host: host };
+
+		return E('div', { 'class': 'cbi-section' }, [
+			E('h3', {}, _('Test a VPN server')),
+			E('p', {}, _('Is it this router or the server? The router sends each protocol\'s opening message to the server and shows what came back, next to what the settings do to an inside host.')),
+			E('div', {}, [
+				E('label', {}, [ _('VPN server'), ' ', server ]), ' ',
+				E('label', {}, [ _('Protocol'), ' ', protocol ]), ' ',
+				E('label', {}, [ _('Inside host'), ' ', host ]), ' ',
+				E('button', { 'class': 'cbi-button cbi-button-action', 'disabled': this.map.readonly || null, 'click': ui.createHandlerFn(this, 'handleProbe') }, _('Test'))
+			]),
+			this.probeNode
+		]);
+	},
+
 	renderSessions: function() {
 		const report = this.sessions || {};
 		const sessions = Array.isArray(report.sessions) ? report.sessions : [];
@@ -373,6 +522,7 @@ return view.extend({
 		this.statusNode = E('div');
 		this.serversNode = E('div');
 		this.sessionsNode = E('div');
+		this.probeNode = E('div');
 
 		m = this.map = new form.Map('vpn-passthrough', _('VPN Passthrough'),
 			_('Lets VPN clients inside your network (PPTP, L2TP, IPsec) reach VPN servers on the Internet, or blocks them, protocol by protocol.'));
@@ -382,6 +532,9 @@ return view.extend({
 
 		s = m.section(form.TypedSection, '_sessions', _('VPN sessions'));
 		s.render = () => E('div', { 'class': 'cbi-section' }, [ E('h3', {}, _('VPN sessions')), this.sessionsNode ]);
+
+		s = m.section(form.TypedSection, '_probe', _('Test a VPN server'));
+		s.render = () => this.probeBox || (this.probeBox = this.renderProbeForm(hosts));
 
 		s = m.section(form.NamedSection, 'globals', 'globals', _('General'));
 		o = s.option(form.Flag, 'enabled', _('Passthrough control'),
