@@ -23,7 +23,8 @@ export function parseArgs(argv: readonly string[], valued: ReadonlySet<string>):
       if (valued.has(name)) {
         const value = eq < 0 ? argv[++i] : arg.slice(eq + 1);
 
-        if (value === undefined || value === '') throw new UsageError(`--${name} needs a value`);
+        // `--host --json`: the next flag is no value.
+        if (value === undefined || value === '' || (eq < 0 && value.startsWith('--'))) throw new UsageError(`--${name} needs a value`);
         args.flags.set(name, value);
       } else {
         if (eq >= 0) throw new UsageError(`--${name} takes no value`);

@@ -32,18 +32,22 @@ function l2tp(r: L2tpReply): string {
   return `${r.message}${parts.length ? `: ${parts.join(', ')}` : ''}`;
 }
 
+/** Refusals that still show a working server, in words. */
+const IKE_REFUSALS: Record<string, (r: IkeReply) => string> = {
+  INVALID_KE_PAYLOAD: (r) => `it wants DH group ${r.wants_group ?? '?'} (a client then asks again with it: normal)`,
+  NO_PROPOSAL_CHOSEN: () => 'NO_PROPOSAL_CHOSEN (none of the algorithms this test offers; the VPN client\'s own may still match)',
+};
+
 function ike(r: IkeReply, x: Exchange): string {
   const what = r.version === '1.0' ? r.exchange : `IKEv2 ${r.exchange}${r.response ? ' response' : ''}`;
   const said = r.error
-    ? `${r.error}${r.wants_group ? ` (it wants DH group ${r.wants_group})` : ''}`
-    : r.cookie ? 'asks for a cookie (busy)' : r.proposal ? `accepts ${r.proposal.join('/')}` : r.notifies.join(', ');
+    ? (IKE_REFUSALS[r.error]?.(r) ?? r.error)
+    : r.cookie ? 'asks for a cookie (it is busy)' : r.proposal ? `accepts ${r.proposal.join('/')}` : r.notifies.join(', ');
   const nat = x.nat
-    ? x.nat.router_side ? '; a NAT sits between this router and the server' : x.nat.server_side ? '; the server is behind a NAT' : '; no NAT on the way'
+    ? x.nat.router_side ? '; a NAT sits between this router and the server' : x.nat.server_side ? '; the server reports a NAT in front of it (or forces UDP encapsulation)' : '; no NAT on the way'
     : '';
 
-  const retried = r.retried_with ? ` (asked again with ${r.retried_with}, which it wanted)` : '';
-
-  return `${what}: ${said}${retried}${r.nat_detection ? '; supports NAT detection' : ''}${nat}`;
+  return `${what}: ${said}${r.nat_detection ? '; supports NAT detection' : ''}${nat}`;
 }
 
 export function exchangeText(x: Exchange, protocol: ProtocolName, timeoutMs: number): string {

@@ -4,7 +4,7 @@
 // UDP requests are sent again every second, as clients retransmit; a TCP
 // connection or UDP socket is always closed before the exchange returns.
 
-import { decodeIke, DH, encodeIke, IKE_PORT, N_INVALID_KE_PAYLOAD, NATT_PORT, transformName, withMarker, withoutMarker, type IkeMessage } from '../core/probe/ike.ts';
+import { decodeIke, encodeIke, IKE_PORT, NATT_PORT, withMarker, withoutMarker, type IkeMessage } from '../core/probe/ike.ts';
 import { describeIke, ikeSaInit, KE_BYTES, keData, natDetection, natDetectionHash, PROBE_GROUP } from '../core/probe/ike-init.ts';
 import { decodeControl as decodeL2tp, describeReply, L2TP_PORT, messageType, SCCRP as L2TP_SCCRP, sccrq as l2tpSccrq, STOP_CCN, stopCcn, type ControlMessage as L2tpMessage } from '../core/probe/l2tp.ts';
 import { decodeStartControl, PPTP_ERRORS, PPTP_MESSAGES, PPTP_PORT, PptpFramer, SCCRP, SCCRP_RESULTS, sccrq, stopCcrq, STOP_CCRP } from '../core/probe/pptp.ts';
@@ -238,22 +238,21 @@ export async function probeL2tp(platform: Platform, address: string, timeoutMs: 
 
 // ---------------------------------------------------------------- IPsec
 
-/** The DH group an INVALID_KE_PAYLOAD asks for, or null. */
-function wantedGroup(m: IkeMessage): number | null {
-  const n = m.payloads.find((p) => p.kind === 'notify' && p.type === N_INVALID_KE_PAYLOAD && p.data.length >= 2);
-
-  return n?.kind === 'notify' ? (n.data[0]! << 8) | n.data[1]! : null;
-}
-
-async function ikeSaInitExchange(platform: Platform, address: string, port: number, natT: boolean, timeoutMs: number, group: number) {
+/** One IKE_SA_INIT and its answer. It is never followed up: a server that
+ * refuses (INVALID_KE_PAYLOAD, NO_PROPOSAL_CHOSEN, COOKIE) keeps no state,
+ * and one that accepts keeps a half-open SA until it times out, as after any
+ * client that gave up. Asking again with the group a server wants would add
+ * half-open SAs, which servers count per address to block floods: the
+ * clients behind this router share that address. */
+async function probeIkePort(platform: Platform, address: string, port: number, natT: boolean, timeoutMs: number): Promise<Exchange> {
   const spi = platform.randomBytes(8);
   const nonce = platform.randomBytes(32);
-  const ke = keData(group, platform.randomBytes(KE_BYTES[group]!))!;
+  const ke = keData(PROBE_GROUP, platform.randomBytes(KE_BYTES[PROBE_GROUP]!))!;
   const out = await udpExchange<IkeMessage>(platform, address, timeoutMs, {
     port,
     request(local) {
       const zero = new Uint8Array(8);
-      const ike = encodeIke(ikeSaInit({ spi, nonce, group, ke, natSource: natDetectionHash(spi, zero, local), natDestination: natDetectionHash(spi, zero, { address, port }) }));
+      const ike = encodeIke(ikeSaInit({ spi, nonce, group: PROBE_GROUP, ke, natSource: natDetectionHash(spi, zero, local), natDestination: natDetectionHash(spi, zero, { address, port }) }));
 
       return natT ? withMarker(ike) : ike;
     },
@@ -268,32 +267,10 @@ async function ikeSaInitExchange(platform: Platform, address: string, port: numb
   });
 
   out.socket?.close();
-
-  return out;
-}
-
-async function probeIkePort(platform: Platform, address: string, port: number, natT: boolean, timeoutMs: number): Promise<Exchange> {
-  const started = performance.now();
-  let out = await ikeSaInitExchange(platform, address, port, natT, timeoutMs, PROBE_GROUP);
-  const wanted = out.answer ? wantedGroup(out.answer) : null;
-  let retried: number | undefined;
-
-  // The server prefers another group we offered: ask again with it, as a
-  // client does, to learn the proposal it accepts and its NAT detection.
-  if (wanted !== null && KE_BYTES[wanted] !== undefined && wanted !== PROBE_GROUP) {
-    const again = await ikeSaInitExchange(platform, address, port, natT, timeoutMs - (performance.now() - started), wanted);
-
-    if (again.answer) {
-      retried = wanted;
-      // The round trip stays the first answer's.
-      out = { ...again, exchange: { ...again.exchange, rtt_ms: out.exchange.rtt_ms, attempts: out.exchange.attempts + again.exchange.attempts } };
-    }
-  }
   if (!out.answer) return out.exchange;
   const nat = out.local ? natDetection(out.answer, out.local, { address, port }) : undefined;
-  const reply = { ...describeIke(out.answer), ...(retried === undefined ? {} : { retried_with: transformName(DH, retried) }) };
 
-  return { ...out.exchange, reply, ...(nat ? { nat } : {}) };
+  return { ...out.exchange, reply: describeIke(out.answer), ...(nat ? { nat } : {}) };
 }
 
 /** IKE_SA_INIT on UDP 500 and, with the non-ESP marker, on UDP 4500, at once. */

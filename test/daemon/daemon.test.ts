@@ -63,7 +63,7 @@ test('it publishes vpn-passthrough with the method signatures', () => {
   assert.ok(obj, log);
   const server = { name: 3, enabled: 7, protocol: 3, host: 3, host6: 3, allow: 1 };
 
-  assert.equal(toTable(obj!.signature ?? []), { status: {}, sessions: {}, apply: {}, set: { protocol: 3, enabled: 7, family: 3, hosts: 1 }, set_server: server, delete_server: { name: 3 }, check_server: server });
+  assert.equal(toTable(obj!.signature ?? []), { status: {}, sessions: {}, apply: {}, probe: { server: 3, protocol: 3, host: 3, timeout: 5 }, set: { protocol: 3, enabled: 7, family: 3, hosts: 1 }, set_server: server, delete_server: { name: 3 }, check_server: server });
 });
 
 test('it applied at start and said so on the bus and in its log', () => {

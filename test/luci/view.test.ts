@@ -370,7 +370,7 @@ const REPORT: ProbeReport = {
     ipsec: {
       answered: true,
       exchanges: [
-        { transport: 'udp', port: 500, outcome: 'answered', answered: true, rtt_ms: 2.1, attempts: 2, reply: { version: '2.0', exchange: 'IKE_SA_INIT', response: true, notifies: [], proposal: ['AES_CBC_128', 'HMAC_SHA2_256_128', 'PRF_HMAC_SHA2_256', 'MODP_3072'], retried_with: 'MODP_3072', nat_detection: true, fragmentation: false, vendor_ids: [] }, nat: { router_side: true, server_side: false } },
+        { transport: 'udp', port: 500, outcome: 'answered', answered: true, rtt_ms: 2.1, attempts: 2, reply: { version: '2.0', exchange: 'IKE_SA_INIT', response: true, notifies: [], proposal: ['AES_CBC_128', 'HMAC_SHA2_256_128', 'PRF_HMAC_SHA2_256', 'MODP_3072'], nat_detection: true, fragmentation: false, vendor_ids: [] }, nat: { router_side: true, server_side: false } },
         { transport: 'udp', port: 4500, outcome: 'refused', answered: false, rtt_ms: null, attempts: 1, error: 'ECONNREFUSED' },
       ],
       nat_t: false,

@@ -27,7 +27,7 @@ import { pptpServer } from './lib/pptp.ts';
 import { PPTPD, pptpdServer } from './lib/pptpd.ts';
 import { assertReach, expectReach, reach, sendProbes, Sniffer, newTag } from './lib/probes.ts';
 import { type Daemon } from './lib/proc.ts';
-import { ipsecServer } from './lib/strongswan.ts';
+import { ipsecServer, startCharon } from './lib/strongswan.ts';
 import { ADDR, Topology } from './lib/topology.ts';
 import { l2tpServer } from './lib/xl2tpd.ts';
 
@@ -84,10 +84,8 @@ test('strongSwan, xl2tpd and pptpd answer the router; each reply is read; exit 0
   for (const x of report.protocols.ipsec!.exchanges) {
     const ike = x.reply as unknown as Record<string, unknown>;
 
-    // strongSwan prefers MODP_3072 (of the groups it has here): the probe asks again, as a client would.
-    assert.equal([ike.exchange, ike.response, ike.retried_with, ike.nat_detection, ike.error], ['IKE_SA_INIT', true, 'MODP_3072', true, undefined], `${x.port}`);
-    assert.ok((ike.proposal as string[]).includes('MODP_3072'));
-    assert.equal(x.nat?.router_side, false, 'no NAT between the router and the server');
+    // strongSwan here prefers MODP_3072: its refusal of our MODP_2048 is the answer.
+    assert.equal([ike.exchange, ike.response, ike.error, ike.wants_group, x.attempts], ['IKE_SA_INIT', true, 'INVALID_KE_PAYLOAD', 'MODP_3072', 1], `${x.port}`);
     assert.ok(x.rtt_ms !== null && x.rtt_ms < 3000);
   }
   assert.is(report.protocols.ipsec!.nat_t, true);
@@ -101,7 +99,7 @@ test('the text says it at a glance', () => {
   assert.match(r.stdout, /^Asking 10\.0\.2\.2 from this router, 3 s at most:$/m);
   assert.match(r.stdout, /^PPTP   TCP 1723  answered in [\d.]+ ms: Start-Control-Connection-Reply, result 1 \(successful channel establishment\); server "/m);
   assert.match(r.stdout, /^L2TP   UDP 1701  answered in [\d.]+ ms: SCCRP: server "[^"]*", vendor "xelerance\.com"/m);
-  assert.match(r.stdout, /^IPsec  UDP 500   answered in [\d.]+ ms.*: IKEv2 IKE_SA_INIT response: accepts .*MODP_3072/m);
+  assert.match(r.stdout, /^IPsec  UDP 500   answered in [\d.]+ ms: IKEv2 IKE_SA_INIT response: it wants DH group MODP_3072 \(a client then asks again with it: normal\)$/m);
   assert.match(r.stdout, /^       UDP 4500  answered in/m);
   assert.match(r.stdout, /^       NAT-T available: the server answers on UDP 4500$/m);
   assert.match(r.stdout, /^IPsec: The server answers IPsec\./m);
@@ -186,7 +184,7 @@ test('--host: the verdicts follow the settings, and real traffic from that host 
 
   const text = probe([SERVER, '--host', ADDR.c1[4], '--protocol', 'l2tp']);
 
-  assert.match(text.stdout, /^What the settings do to 192\.168\.1\.20:$/m);
+  assert.match(text.stdout, /^What the settings do to 192\.168\.1\.20( \([0-9a-f:, ]+\))?:$/m);
   assert.match(text.stdout, /^L2TP   BLOCKED: L2TP is allowed over IPv6 only, and this server is an IPv4 address \[vpn-passthrough\.l2tp\.family='ipv6'\]$/m);
   assert.match(text.stdout, /^L2TP:  The server answers L2TP, but this router's settings block 192\.168\.1\.20:/m);
 });
@@ -282,7 +280,7 @@ test('ubus `probe` is `probe --json`; the daemon answers other calls while a pro
     const { view } = await runView(readFileSync(VIEW, 'utf8'), luci);
 
     luci.phase = 'action';
-    const shown = await (view.handleProbe as (server: string, protocol: string, host: string) => Promise<unknown>).call(view, SERVER, '', ADDR.c1[4]);
+    const shown = await (view.runProbe as (server: string, protocol: string, host: string) => Promise<unknown>).call(view, SERVER, '', ADDR.c1[4]);
     const text = (view.probeNode as unknown as { textContent: string }).textContent;
 
     assert.equal(stable(shown), stable(viaCli));
@@ -292,6 +290,24 @@ test('ubus `probe` is `probe --json`; the daemon answers other calls while a pro
     await daemon.stop();
     await broker.stop();
   }
+});
+
+test("a server that accepts the probe's offer: its proposal and NAT detection are read", async () => {
+  await servers[0]!.stop();
+  const strict = await startCharon(topo, 'server', `connections {\n  rw {\n    local_addrs = ${SERVER}\n    proposals = aes256-sha384-modp2048\n    local {\n      auth = psk\n    }\n    remote {\n      auth = psk\n    }\n  }\n}\n`);
+
+  servers[0] = strict.daemon;
+  const r = probe([SERVER, '--protocol', 'ipsec', '--json']);
+
+  assert.is(r.status, 0, r.stderr);
+  for (const x of r.report!.protocols.ipsec!.exchanges) {
+    const ike = x.reply as unknown as Record<string, unknown>;
+
+    assert.equal([ike.error, ike.proposal, ike.nat_detection], [undefined, ['AES_CBC_256', 'HMAC_SHA2_384_192', 'PRF_HMAC_SHA2_384', 'MODP_2048'], true], `${x.port}`);
+    // No NAT between the router and the server; strongSwan with kernel-libipsec fakes one on its side.
+    assert.equal(x.nat, { router_side: false, server_side: true });
+  }
+  assert.match(probe([SERVER, '--protocol', 'ipsec']).stdout, /^IPsec  UDP 500   answered in [\d.]+ ms: IKEv2 IKE_SA_INIT response: accepts AES_CBC_256\/HMAC_SHA2_384_192\/PRF_HMAC_SHA2_384\/MODP_2048; supports NAT detection; the server reports a NAT in front of it \(or forces UDP encapsulation\)$/m);
 });
 
 test('nothing listening: TCP refused, ICMP port unreachable, at once; exit 1', async () => {

@@ -66,7 +66,7 @@ async function main(): Promise<void> {
   const l2tp = (c: Captured) => c.proto === 'udp' && (c.sport === 1701 || c.dport === 1701);
   const pptp = (c: Captured) => c.proto === 'tcp';
 
-  await record('probe-strongswan', 'vpn-passthrough probe 10.0.2.2 --protocol ipsec: strongSwan 5.9.8 (kernel-libipsec) as responder, UDP 500 and 4500', probe([ADDR.server[4], '--protocol', 'ipsec']), ike);
+  await record('probe-strongswan', 'vpn-passthrough probe 10.0.2.2 --protocol ipsec: strongSwan 5.9.8 (kernel-libipsec) as responder, UDP 500 and 4500 (it prefers MODP_3072)', probe([ADDR.server[4], '--protocol', 'ipsec']), ike);
   await record('probe-xl2tpd', 'vpn-passthrough probe 10.0.2.2 --protocol l2tp: xl2tpd 1.3.18 as LNS', probe([ADDR.server[4], '--protocol', 'l2tp']), l2tp);
   await record('probe-pptpd', 'vpn-passthrough probe 10.0.2.2 --protocol pptp: pptpd 1.4.0 (Debian)', probe([ADDR.server[4], '--protocol', 'pptp']), pptp);
 
@@ -90,11 +90,11 @@ async function main(): Promise<void> {
   }, pptp);
 
   await charon.stop();
-  await record('probe-strongswan-no-proposal', 'vpn-passthrough probe 10.0.2.2 --protocol ipsec: strongSwan 5.9.8 responder accepting only aes192-sha256-modp2048 (which the probe does not offer)', async () => {
-    const strict = await startCharon(topo, 'server', `connections {
+  /** A responder that accepts only this proposal. */
+  const strict = (proposals: string) => startCharon(topo, 'server', `connections {
   rw {
     local_addrs = ${ADDR.server[4]}
-    proposals = aes192-sha256-modp2048
+    proposals = ${proposals}
     local {
       auth = psk
     }
@@ -105,8 +105,17 @@ async function main(): Promise<void> {
 }
 `);
 
+  await record('probe-strongswan-modp2048', 'vpn-passthrough probe 10.0.2.2 --protocol ipsec: strongSwan 5.9.8 responder accepting aes128-sha256-modp2048 (the probe\'s own group): a full IKE_SA_INIT response', async () => {
+    const server = await strict('aes128-sha256-modp2048');
+
     await vpn.cli(['probe', ADDR.server[4], '--protocol', 'ipsec']);
-    await strict.stop();
+    await server.stop();
+  }, ike);
+  await record('probe-strongswan-no-proposal', 'vpn-passthrough probe 10.0.2.2 --protocol ipsec: strongSwan 5.9.8 responder accepting only aes192-sha256-modp2048 (which the probe does not offer)', async () => {
+    const server = await strict('aes192-sha256-modp2048');
+
+    await vpn.cli(['probe', ADDR.server[4], '--protocol', 'ipsec']);
+    await server.stop();
   }, ike);
 
   await lns.stop();

@@ -125,8 +125,6 @@ export interface IkeReply {
   error?: string;
   /** INVALID_KE_PAYLOAD: the DH group the server wants instead. */
   wants_group?: string;
-  /** The probe asked again with the group the server wanted (INVALID_KE_PAYLOAD first). */
-  retried_with?: string;
   /** The proposal the server chose: its transforms, by name. */
   proposal?: string[];
   /** The server asks for a cookie (it is under load): it is there. */
