@@ -128,7 +128,7 @@ test('bad arguments: exit 2 and a message naming the argument', () => {
     [['vpn example'], /server: "vpn example" is not an IPv4\/IPv6 address or host name/],
     [[SERVER, '--protocol', 'sstp'], /protocol: "sstp" is not one of pptp, l2tp, ipsec/],
     [[SERVER, '--host', 'laptop'], /host: "laptop" is not an inside host's IPv4\/IPv6 address or MAC address/],
-    [[SERVER, '--timeout', '0'], /timeout: "0" is not a number of seconds from 1 to 30/],
+    [[SERVER, '--timeout', '0'], /timeout: "0" is not a number of seconds from 1 to 10/],
     [[SERVER, '--protocol'], /--protocol needs a value/],
     [[SERVER, '--hots', 'x'], /--hots: unknown option/],
   ] as [string[], RegExp][]) {

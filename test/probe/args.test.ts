@@ -40,8 +40,8 @@ const refused: [Record<string, unknown>, string, RegExp][] = [
   [{ server: 'x.example', protocol: 'PPTP' }, 'protocol', /^protocol: "PPTP" is not one of/],
   [{ server: 'x.example', host: '192.168.1.0/24' }, 'host', /^host: "192.168.1.0\/24" is not an inside host's IPv4\/IPv6 address or MAC address$/],
   [{ server: 'x.example', host: 'laptop' }, 'host', /^host: "laptop" is not an inside host's/],
-  [{ server: 'x.example', timeout: 0 }, 'timeout', /^timeout: 0 is not a number of seconds from 1 to 30$/],
-  [{ server: 'x.example', timeout: '31' }, 'timeout', /^timeout: "31" is not a number of seconds from 1 to 30$/],
+  [{ server: 'x.example', timeout: 0 }, 'timeout', /^timeout: 0 is not a number of seconds from 1 to 10$/],
+  [{ server: 'x.example', timeout: '11' }, 'timeout', /^timeout: "11" is not a number of seconds from 1 to 10$/],
   [{ server: 'x.example', timeout: '2s' }, 'timeout', /^timeout: "2s" is not a number/],
   [{ server: 'x.example', hosts: ['a'] }, 'hosts', /^hosts: unknown argument \(server, protocol, host, timeout\)$/],
 ];

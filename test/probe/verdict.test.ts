@@ -143,14 +143,14 @@ fe80::a8bb:ccff:fedd:ee01 dev br-lan lladdr aa:bb:cc:dd:ee:01 router STALE
 fd00:ab:cd::99 dev br-lan FAILED
 `;
 
-test('neighbour tables: /proc/net/arp and ip -6 neigh, incomplete entries left out', () => {
+test('neighbour tables: /proc/net/arp and ip -6 neigh, incomplete and link-local entries left out', () => {
   assert.equal(parseArp(ARP), [{ address: '192.168.1.20', mac: 'aa:bb:cc:dd:ee:01' }, { address: '10.0.2.2', mac: '02:00:00:00:00:02' }]);
-  assert.equal(parseIpNeigh(NEIGH), [{ address: 'fd00:ab:cd::20', mac: 'aa:bb:cc:dd:ee:01' }, { address: 'fe80::a8bb:ccff:fedd:ee01', mac: 'aa:bb:cc:dd:ee:01' }]);
+  assert.equal(parseIpNeigh(NEIGH), [{ address: 'fd00:ab:cd::20', mac: 'aa:bb:cc:dd:ee:01' }], 'link-local and failed entries left out');
 });
 
 test('a host given by one address or its MAC is known by all of them', () => {
   const n: Neighbour[] = [...parseArp(ARP), ...parseIpNeigh(NEIGH)];
-  const all = { ipv4: ['192.168.1.20'], ipv6: ['fd00:ab:cd::20', 'fe80::a8bb:ccff:fedd:ee01'], macs: ['aa:bb:cc:dd:ee:01'] };
+  const all = { ipv4: ['192.168.1.20'], ipv6: ['fd00:ab:cd::20'], macs: ['aa:bb:cc:dd:ee:01'] };
 
   assert.equal(identify('192.168.1.20', n), { given: '192.168.1.20', ...all });
   assert.equal(identify('aa:bb:cc:dd:ee:01', n), { given: 'aa:bb:cc:dd:ee:01', ...all });

@@ -25,7 +25,7 @@ export interface ProbeRequest {
 }
 
 export const DEFAULT_TIMEOUT_S = 3;
-const MAX_TIMEOUT_S = 30;
+const MAX_TIMEOUT_S = 10;
 
 const show = (v: unknown) => JSON.stringify(v) ?? String(v);
 

@@ -26,14 +26,15 @@ export function parseArp(text: string): Neighbour[] {
 }
 
 /** `ip -6 neigh show`: "ADDR dev DEV lladdr MAC [router] STATE"; FAILED and
- * INCOMPLETE entries have no lladdr. */
+ * INCOMPLETE entries have no lladdr. Link-local addresses never leave the
+ * link, so no host list or server sees them: left out. */
 export function parseIpNeigh(text: string): Neighbour[] {
   return text.split('\n').flatMap((line) => {
     const f = line.trim().split(/\s+/);
     const at = f.indexOf('lladdr');
     const mac = at > 0 ? (f[at + 1] ?? '').toLowerCase() : '';
 
-    return at > 0 && valid(mac) && f[0]!.includes(':') ? [{ address: normalizeAddress(f[0]!), mac }] : [];
+    return at > 0 && valid(mac) && f[0]!.includes(':') && !/^fe[89ab]/i.test(f[0]!) ? [{ address: normalizeAddress(f[0]!), mac }] : [];
   });
 }
 

@@ -54,7 +54,7 @@ function verdictFor(p: ProtocolPlan, inputs: VerdictInputs): HostVerdict {
   if (p.dropFamily === family) {
     return { passes: false, code: 'family_blocked', field: field('family'), value: config.protocols[p.name].family, message: `${name} is allowed over ${family === 'ipv4' ? 'IPv6' : 'IPv4'} only, and this server is an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} address` };
   }
-  if (!p.hosts) return { passes: true, code: 'all_hosts', message: `${name} passes for every inside host${p.dropFamily ? ` over ${family === 'ipv4' ? 'IPv4' : 'IPv6'}` : ''}` };
+  if (!p.hosts) return { passes: true, code: 'all_hosts', message: `every inside host may use ${name}${p.dropFamily ? ` over ${family === 'ipv4' ? 'IPv4' : 'IPv6'}` : ''}` };
 
   const list = config.protocols[p.name].hosts.map((h) => h.text).join(' ');
   const entries = family === 'ipv4' ? p.hosts.ipv4 : p.hosts.ipv6;
