@@ -116,4 +116,7 @@ export interface SessionsReport {
   entries: number;
   /** Where the table came from: /proc/net/nf_conntrack, `conntrack -L`, or a saved file. */
   source: string;
+  /** What this router's conntrack keeps (its sysctls), null when unknown
+   * (a saved table): byte counts (traffic) and start times (age). */
+  conntrack?: { accounting: boolean | null; timestamps: boolean | null };
 }

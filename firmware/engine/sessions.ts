@@ -13,6 +13,7 @@ import { collectSessions, type TableSessions } from '../core/sessions/table.ts';
 import { parseEspSenders, sessionWarnings, type Drop, type EspSender } from '../core/sessions/warnings.ts';
 import { TABLE } from '../core/render.ts';
 import { errorCode, errorMessage, type Platform } from '../platform/platform.ts';
+import { conntrackKeeps } from './accounting.ts';
 import { loadInputs, type NetifdDump, type Paths } from './inputs.ts';
 import { readText } from './files.ts';
 import { readCounters } from './nft.ts';
@@ -90,5 +91,8 @@ export async function sessions(platform: Platform, paths: Paths, options: Sessio
     ...(options.graceSeconds === undefined ? {} : { graceSeconds: options.graceSeconds }),
   }));
 
-  return { sessions: table.sessions, warnings, skipped: table.skipped, entries: table.entries, source: table.source };
+  // A saved table is not this router's: what its conntrack keeps says nothing about it.
+  const conntrack = options.conntrack === undefined ? await conntrackKeeps(platform) : { accounting: null, timestamps: null };
+
+  return { sessions: table.sessions, warnings, skipped: table.skipped, entries: table.entries, source: table.source, conntrack };
 }

@@ -187,6 +187,17 @@ export class Luci {
     return this.options.mark ? `⟦${s}⟧` : s;
   };
 
+  /** N_(n, singular, plural): LuCI's plural forms (English rule: n == 1). */
+  readonly N_ = (n: number, singular: string, plural: string): string => {
+    if (typeof n !== 'number' || typeof singular !== 'string' || typeof plural !== 'string') throw new TypeError('N_(count, singular, plural)');
+    const chosen = n === 1 ? singular : plural;
+
+    // The template holds the pair under the singular msgid.
+    this.translated.add(singular);
+
+    return this.options.mark ? `⟦${chosen}⟧` : chosen;
+  };
+
   private makeModules(): Record<string, unknown> {
     const luci = this;
 
@@ -461,11 +472,12 @@ export async function runView(source: string, luci: Luci): Promise<{ view: Recor
   return { view, node };
 }
 
-/** LuCI's globals: E(), _() and String.prototype.format. */
+/** LuCI's globals: E(), _(), N_() and String.prototype.format. */
 export function installGlobals(luci: Luci): void {
   const g = globalThis as Record<string, unknown>;
 
   g.E = E;
   g._ = luci._;
+  g.N_ = luci.N_;
   (String.prototype as unknown as Record<string, unknown>).format = format;
 }

@@ -252,6 +252,7 @@ test('every piece of text goes through _()', async () => {
   }
 });
 
+<<<<<<< HEAD
 const SERVERS: Status['servers'] = [
   { name: 'office', enabled: true, protocol: 'ipsec', host: '192.168.1.20', host6: 'fd00:ab:cd::20', allow: ['198.51.100.0/24'], forwards: 'UDP 500 + UDP 4500 + ESP', active: true, connections: counter(12, 3000), refused: counter(4, 400) },
   { name: 'legacy', enabled: false, protocol: 'pptp', host: '192.168.1.30', host6: null, allow: [], forwards: 'TCP 1723 + GRE', active: false, connections: counter(0, 0), refused: counter(0, 0) },
@@ -347,6 +348,67 @@ test('Edit fills the dialog with the server (its name fixed); Disable and Remove
   await (buttons(luci.modal!, 'Remove')[0]!.attrs.click as () => Promise<void>)();
   assert.equal(ubus.calls, [['set_server', { name: 'office', enabled: false, protocol: undefined, host: undefined, host6: undefined, allow: undefined }], ['delete_server', { name: 'legacy' }]]);
   assert.is(luci.modal, null);
+=======
+// ---------------------------------------------------------------- the sessions view explains itself
+
+const session = (over: Partial<Session>): Partial<Session> => ({ protocol: 'ipsec', inside: '192.168.1.20', outside: '198.51.100.7', transport: 'nat-t', helper: false, packets: null, bytes: null, age: null, ...over });
+const headers = (node: El) => node.find((e) => e.tag === 'th').map((e) => e.textContent);
+
+test('sessions: Traffic and Age only where conntrack keeps them, and the page says which sysctl would', async () => {
+  const bare = { sessions: [session({})], warnings: [], skipped: 0, conntrack: { accounting: false, timestamps: false } };
+  let { node } = await runView(source, new Luci(daemon({ sessions: bare })));
+
+  assert.ok(headers(node).includes('Helper'));
+  assert.not.ok(headers(node).includes('Traffic') || headers(node).includes('Age'), headers(node).join(','));
+  assert.match(text(node), /Traffic is not shown: connection tracking keeps no byte counts on this router \(sysctl net\.netfilter\.nf_conntrack_acct=1/);
+  assert.match(text(node), /Age is not shown: connection tracking keeps no start times on this router \(sysctl net\.netfilter\.nf_conntrack_timestamp=1/);
+
+  // Accounting on (OpenWrt's default), timestamps off: Traffic only.
+  ({ node } = await runView(source, new Luci(daemon({ sessions: { ...bare, sessions: [session({ packets: 1, bytes: 120 })], conntrack: { accounting: true, timestamps: false } } }))));
+  assert.ok(headers(node).includes('Traffic') && !headers(node).includes('Age'));
+  assert.match(text(node), /1 packet \(120 B\)/);
+  assert.not.match(text(node), /Traffic is not shown/);
+
+  // No sessions: no columns to explain.
+  ({ node } = await runView(source, new Luci(daemon({ sessions: { ...bare, sessions: [] } }))));
+  assert.not.match(text(node), /is not shown/);
+});
+
+test('sessions: the helper column says n/a where no helper exists (L2TP, IPsec, PPTP over IPv6)', async () => {
+  const sessions = [
+    session({ protocol: 'pptp', transport: 'control', helper: true }),
+    session({ protocol: 'pptp', transport: 'gre', inside: '192.168.1.21', helper: false }),
+    session({ protocol: 'pptp', transport: 'control', inside: '192.168.1.22', helper: null }),
+    session({ protocol: 'pptp', transport: 'control', inside: 'fd00:ab:cd::20', outside: '2001:db8::7', helper: false }),
+    session({ protocol: 'l2tp', transport: 'l2tp' }),
+    session({ protocol: 'ipsec', transport: 'esp' }),
+  ];
+  const { node } = await runView(source, new Luci(daemon({ sessions: { sessions, warnings: [], skipped: 0 } })));
+  const helpers = node.find((e) => e.tag === 'td' && e.attrs['data-title'] === 'Helper').map((e) => e.textContent);
+
+  assert.equal(helpers, ['yes', 'no', '?', 'n/a', 'n/a', 'n/a']);
+});
+
+test('plural forms: 1 connection, 1 packet, 2 connections', async () => {
+  const st = status();
+
+  st.protocols.pptp.passed = counter(1, 60);
+  st.protocols.l2tp.dropped = counter(1, 60);
+  st.protocols.ipsec.passed = counter(2, 60);
+  const { node } = await runView(source, new Luci(daemon({ status: st })));
+
+  assert.match(text(node), /1 connection[^s]/);
+  assert.match(text(node), /1 packet \(60 B\)/);
+  assert.match(text(node), /2 connections/);
+});
+
+test('the raw-ESP collision names the server and every inside host, the loser too', async () => {
+  const warnings: Diagnostic[] = [{ severity: 'warning', code: 'esp_collision', field: 'vpn-passthrough.ipsec', value: '10.0.2.2', hosts: ['192.168.1.20', '192.168.1.21'], message: 'x' }];
+  const { node } = await runView(source, new Luci(daemon({ sessions: { sessions: [session({ transport: 'esp' })], warnings, skipped: 0 } })));
+
+  assert.match(text(node), /Inside hosts 192\.168\.1\.20, 192\.168\.1\.21 all send raw ESP to the IPsec server 10\.0\.2\.2: through NAT only one of them can work/);
+  assert.not.match(text(node), /vpn-passthrough\.ipsec = /, 'no field = value prefix: the words name it');
+>>>>>>> 0fd1d76 (Sessions view explains itself: Traffic/Age only where conntrack keeps byte counts/timestamps (the sysctl named otherwise), n/a where no helper exists, LuCI plural forms (N_), the raw-ESP collision naming the server and every inside host)
 });
 
 // ---------------------------------------------------------------- Test a VPN server
@@ -426,7 +488,7 @@ test('Test sends server, protocol and host to the daemon and shows the answers n
   assert.match(shown, /UDP 500: answered in 2\.1 ms - IKEv2 IKE_SA_INIT reply: accepts AES_CBC_128\/HMAC_SHA2_256_128\/PRF_HMAC_SHA2_256\/MODP_3072 \(a NAT sits between this router and the server\)/);
   assert.match(shown, /UDP 4500: refused, nothing listens thereNAT-T not available/);
   assert.match(shown, /passes: allowed inside host \(192\.168\.1\.20\)Both sides are fine/);
-  assert.match(shown, /192\.168\.1\.21, 192\.168\.1\.22 already send\(s\) raw ESP to this server/);
+  assert.match(shown, /192\.168\.1\.21, 192\.168\.1\.22 already send raw ESP to 198\.51\.100\.7: through NAT only one inside host can/);
 });
 
 test('Test without a server asks nothing; a bad server or an unknown name is said plainly', async () => {

@@ -1,5 +1,6 @@
 import { formatDiagnostic } from '../../core/diag.ts';
 import type { Session, SessionsReport } from '../../core/model.ts';
+import { columns, helperApplies } from '../../core/sessions/columns.ts';
 import { sessions } from '../../engine/sessions.ts';
 import { flagValue } from '../args.ts';
 import type { Command } from '../command.ts';
@@ -15,24 +16,35 @@ function transport(s: Session): string {
   return ids ? `gre (call ${ids.client ?? '?'}->${ids.server})` : s.transport;
 }
 
+function helper(s: Session): string {
+  if (!helperApplies(s)) return 'n/a';
+
+  return s.helper === null ? '?' : s.helper ? 'yes' : 'NO';
+}
+
+const WHAT = { traffic: 'byte counts', age: 'start times' };
+
 export function sessionLines(r: SessionsReport): string[] {
   const lines: string[] = [];
+  const shown = columns(r);
 
   if (r.sessions.length > 0) {
     lines.push(...table([
-      ['protocol', 'transport', 'inside', 'outside', 'helper', 'traffic', 'age'],
+      ['protocol', 'transport', 'inside', 'outside', 'helper', ...(shown.traffic ? ['traffic'] : []), ...(shown.age ? ['age'] : [])],
       ...r.sessions.map((s) => [
         s.protocol,
         transport(s),
         endpoint(s.inside, s.inside_port),
         endpoint(s.outside, s.outside_port) + (s.replied ? '' : ' (no reply)'),
-        s.helper === null ? '?' : s.helper ? 'yes' : s.protocol === 'pptp' ? 'NO' : '-',
-        s.packets === null || s.bytes === null ? '-' : `${s.packets} pkts / ${bytes(s.bytes)}`,
-        s.age === null ? '-' : `${s.age} s`,
+        helper(s),
+        ...(shown.traffic ? [s.packets === null || s.bytes === null ? '-' : `${s.packets} pkt${s.packets === 1 ? '' : 's'} / ${bytes(s.bytes)}`] : []),
+        ...(shown.age ? [s.age === null ? '-' : `${s.age} s`] : []),
       ]),
     ]), '');
+    for (const h of shown.hidden) lines.push(`(no ${h.column} column: conntrack keeps no ${WHAT[h.column]} here; \`sysctl -w ${h.sysctl}=1\` keeps them for connections that start after it)`);
+    if (shown.hidden.length) lines.push('');
   }
-  lines.push(`${r.sessions.length} VPN session${r.sessions.length === 1 ? '' : 's'} among ${r.entries} conntrack entries (${r.source})${r.skipped ? `; ${r.skipped} malformed line${r.skipped === 1 ? '' : 's'} skipped` : ''}`);
+  lines.push(`${r.sessions.length} VPN session${r.sessions.length === 1 ? '' : 's'} among ${r.entries} conntrack entr${r.entries === 1 ? 'y' : 'ies'} (${r.source})${r.skipped ? `; ${r.skipped} malformed line${r.skipped === 1 ? '' : 's'} skipped` : ''}`);
   for (const d of r.warnings) lines.push(formatDiagnostic(d));
 
   return lines;

@@ -64,7 +64,8 @@ function espCollisions(sessions: readonly Session[], senders: readonly EspSender
     const winner = sessions.find((s) => s.transport === 'esp' && s.outside === server && list.includes(s.inside))?.inside;
     const who = winner ? ` Only ${winner} gets through now; the others' ESP is dropped by the NAT.` : '';
 
-    return warning('esp_collision', `inside hosts ${list.join(', ')} all send raw ESP to the IPsec server ${server}: ESP has no ports, so through NAT only one of them can work.${who} Make the VPN clients use NAT-T (UDP 4500), e.g. force UDP encapsulation.`, 'vpn-passthrough.ipsec', server);
+    // Every host by name: the loser shows nowhere else.
+    return { ...warning('esp_collision', `inside hosts ${list.join(', ')} all send raw ESP to the IPsec server ${server}: ESP has no ports, so through NAT only one of them can work.${who} Make the VPN clients use NAT-T (UDP 4500), e.g. force UDP encapsulation.`, 'vpn-passthrough.ipsec', server), hosts: list };
   });
 }
 
@@ -78,14 +79,14 @@ function pptpWarnings(sessions: readonly Session[], grace: number): Diagnostic[]
 
     if (s.helper === false && !pairs.has(pair)) {
       pairs.add(pair);
-      out.push(warning('pptp_no_helper', `PPTP from ${s.inside} to ${s.outside} passes without the conntrack helper (no Call-ID NAT): only one inside client can use that server at a time. Install kmod-nf-nathelper-extra and apply again.`, 'vpn-passthrough.pptp', pair));
+      out.push({ ...warning('pptp_no_helper', `PPTP from ${s.inside} to ${s.outside} passes without the conntrack helper (no Call-ID NAT): only one inside client can use that server at a time. Install kmod-nf-nathelper-extra and apply again.`, 'vpn-passthrough.pptp', pair), hosts: [s.inside] });
     }
   }
 
   for (const s of sessions) {
     if (s.transport !== 'control' || !s.replied || (s.age !== null && s.age < grace)) continue;
     if (sessions.some((g) => g.transport === 'gre' && g.inside === s.inside && g.outside === s.outside)) continue;
-    out.push(warning('pptp_no_gre', `the PPTP control connection from ${s.inside} to ${s.outside} carries no GRE: the call did not start, or GRE is blocked (the conntrack helper is missing, or something upstream drops GRE); clients report error 619.`, 'vpn-passthrough.pptp', `${s.inside} -> ${s.outside}`));
+    out.push({ ...warning('pptp_no_gre', `the PPTP control connection from ${s.inside} to ${s.outside} carries no GRE: the call did not start, or GRE is blocked (the conntrack helper is missing, or something upstream drops GRE); clients report error 619.`, 'vpn-passthrough.pptp', `${s.inside} -> ${s.outside}`), hosts: [s.inside] });
   }
 
   return out;

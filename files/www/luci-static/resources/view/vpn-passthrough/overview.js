@@ -73,10 +73,10 @@ const DIAGNOSTICS = {
 	uci_write_failed: (d) => _('The configuration could not be saved: %s').format(d.message),
 	offload_needs_conntrack: () => _('Flow offloading is on: established flows of a disabled protocol keep passing until they go idle. Install the conntrack package so they are cut at once.'),
 	conntrack_unavailable: () => _('The connection tracking table cannot be read: install the conntrack package.'),
-	esp_collision: () => _('Several inside hosts send raw ESP to this IPsec server: through NAT only one of them can work. Make the VPN clients use NAT-T (UDP 4500).'),
-	pptp_no_helper: () => _('PPTP passes without the conntrack helper: only one inside client can use this server at a time. Install kmod-nf-nathelper-extra and apply again.'),
-	pptp_no_gre: () => _('This PPTP control connection carries no GRE: the call did not start, or GRE is blocked (clients report error 619).'),
-	protocol_dropped: () => _('Traffic of this protocol was dropped since the last apply: it is switched off, or restricted to some families or hosts.'),
+	esp_collision: (d) => _('Inside hosts %s all send raw ESP to the IPsec server %s: through NAT only one of them can work. Make the VPN clients use NAT-T (UDP 4500).').format((d.hosts || []).join(', '), d.value),
+	pptp_no_helper: (d) => _('PPTP %s passes without the conntrack helper: only one inside client can use this server at a time. Install kmod-nf-nathelper-extra and apply again.').format(d.value),
+	pptp_no_gre: (d) => _('The PPTP control connection %s carries no GRE: the call did not start, or GRE is blocked (clients report error 619).').format(d.value),
+	protocol_dropped: (d) => _('%s traffic was dropped since the last apply: it is switched off, or restricted to some families or hosts.').format(protocolTitle(d.value)),
 	invalid_argument: (d) => _('Not a valid value: %s').format(d.message),
 	invalid_server_protocol: () => _('must be pptp, l2tp (L2TP/IPsec) or ipsec.'),
 	server_protocol_missing: () => _('needs a protocol: pptp, l2tp or ipsec.'),
@@ -99,7 +99,7 @@ const DIAGNOSTICS = {
 	fw4_hook_missing: () => _('firewall4 has not loaded the rules of vpn-passthrough yet, so it rejects the servers\' traffic: reload the firewall (Network > Firewall, Save & Apply) or reboot.'),
 	fw4_auto_includes_off: () => _('The automatic includes of firewall4 are off (auto_includes), so it rejects the servers\' traffic: turn them on and reload the firewall.'),
 	fw4_file_unwritable: (d) => _('The servers\' rules for firewall4 could not be saved: %s').format(d.message),
-	esp_in_use: (d) => _('%s already send(s) raw ESP to this server: through NAT only one inside host can. Make the VPN client use NAT-T (UDP 4500).').format((d.hosts || []).join(', ')),
+	esp_in_use: (d) => N_((d.hosts || []).length, '%s already sends raw ESP to %s: through NAT only one inside host can. Make the VPN client use NAT-T (UDP 4500).', '%s already send raw ESP to %s: through NAT only one inside host can. Make the VPN client use NAT-T (UDP 4500).').format((d.hosts || []).join(', '), d.value),
 	rules_not_loaded: () => _('The rules are not loaded right now: until the service applies them, firewall4 alone decides and VPN traffic passes.'),
 	host_not_inside: () => _('This host is not on an inside network of this router: passthrough applies only to hosts inside.'),
 	server_inside: () => _('This server is on an inside network: its traffic does not cross to the outside, so passthrough does not apply.')
@@ -169,10 +169,13 @@ function conclusionText(c) {
 	return word || c.message;
 }
 
+// Warnings about sessions name their hosts and servers in their own words.
+const NAMES_ITSELF = [ 'esp_collision', 'esp_in_use', 'pptp_no_helper', 'pptp_no_gre', 'protocol_dropped' ];
+
 function diagnosticText(d) {
 	const word = DIAGNOSTICS[d.code];
 	const text = word ? word(d) : d.message;
-	const where = d.field ? (d.value != null ? '%s = %s: '.format(d.field, d.value) : '%s: '.format(d.field)) : '';
+	const where = (d.field && !(word && NAMES_ITSELF.indexOf(d.code) >= 0)) ? (d.value != null ? '%s = %s: '.format(d.field, d.value) : '%s: '.format(d.field)) : '';
 
 	return where + text;
 }
@@ -195,7 +198,7 @@ function formatBytes(n) {
 }
 
 function formatCounter(c) {
-	return c ? _('%d packets (%s)').format(c.packets, formatBytes(c.bytes)) : '-';
+	return c ? N_(c.packets, '%d packet (%s)', '%d packets (%s)').format(c.packets, formatBytes(c.bytes)) : '-';
 }
 
 /** rows: arrays of cell contents. On a phone the theme hides the header row
@@ -269,7 +272,7 @@ return view.extend({
 				off ? _('passes (control off)') : (p.enabled ? _('passes') : _('blocked')),
 				{ any: _('IPv4 and IPv6'), ipv4: _('IPv4 only'), ipv6: _('IPv6 only') }[p.family] || '-',
 				(p.hosts && p.hosts.length) ? p.hosts.join(', ') : _('all inside hosts'),
-				p.passed ? _('%d connections').format(p.passed.packets) : '-',
+				p.passed ? N_(p.passed.packets, '%d connection', '%d connections').format(p.passed.packets) : '-',
 				formatCounter(p.dropped),
 				E('button', {
 					'class': p.enabled ? 'cbi-button cbi-button-negative' : 'cbi-button cbi-button-positive',
@@ -495,21 +498,32 @@ return view.extend({
 	renderSessions: function() {
 		const report = this.sessions || {};
 		const sessions = Array.isArray(report.sessions) ? report.sessions : [];
+		const keeps = report.conntrack || {};
+		// Only the columns this router can fill: byte counts need conntrack
+		// accounting, ages conntrack timestamps (or a session that has them).
+		const traffic = keeps.accounting === true || sessions.some((s) => s.bytes != null);
+		const age = keeps.timestamps === true || sessions.some((s) => s.age != null);
+		const helper = (s) => (s.protocol != 'pptp' || String(s.inside).indexOf(':') >= 0) ? _('n/a') : (s.helper == null ? '?' : (s.helper ? _('yes') : _('no')));
 
 		const rows = sessions.map((s) => [
 			protocolTitle(s.protocol),
 			s.inside,
 			s.outside,
 			s.transport,
-			s.helper == null ? '-' : (s.helper ? _('yes') : _('no')),
-			s.bytes == null ? '-' : _('%d packets (%s)').format(s.packets, formatBytes(s.bytes)),
-			s.age == null ? '-' : _('%d s').format(s.age)
+			helper(s),
+			...(traffic ? [ s.bytes == null ? '-' : N_(s.packets, '%d packet (%s)', '%d packets (%s)').format(s.packets, formatBytes(s.bytes)) ] : []),
+			...(age ? [ s.age == null ? '-' : N_(s.age, '%d second', '%d seconds').format(s.age) ] : [])
 		]);
+		const hidden = sessions.length ? [
+			...(traffic ? [] : [ _('Traffic is not shown: connection tracking keeps no byte counts on this router (sysctl net.netfilter.nf_conntrack_acct=1 keeps them for connections that start after it).') ]),
+			...(age ? [] : [ _('Age is not shown: connection tracking keeps no start times on this router (sysctl net.netfilter.nf_conntrack_timestamp=1 keeps them for connections that start after it).') ])
+		] : [];
 
 		return E([
 			renderDiagnostics(report.warnings),
-			table([ _('Protocol'), _('Inside host'), _('VPN server'), _('Transport'), _('Helper'), _('Traffic'), _('Age') ], rows,
-				_('No VPN sessions pass through the router right now.'))
+			table([ _('Protocol'), _('Inside host'), _('VPN server'), _('Transport'), _('Helper'), ...(traffic ? [ _('Traffic') ] : []), ...(age ? [ _('Age') ] : []) ], rows,
+				_('No VPN sessions pass through the router right now.')),
+			...hidden.map((t) => E('p', { 'class': 'cbi-section-descr' }, t))
 		]);
 	},
 
