@@ -151,7 +151,6 @@ async function udpExchange<T>(platform: Platform, address: string, timeoutMs: nu
     return { exchange: result('udp', x.port, failure(e).outcome, { attempts: 0, error: failure(e).error }) };
   }
 
-  const request = x.request(sock.local);
   const started = performance.now();
   const deadline = started + timeoutMs;
   let attempts = 0;
@@ -169,6 +168,8 @@ async function udpExchange<T>(platform: Platform, address: string, timeoutMs: nu
   let keep = false;
 
   try {
+    const request = x.request(sock.local);
+
     for (let resend = started; ; ) {
       if (performance.now() >= resend) {
         attempts++;
