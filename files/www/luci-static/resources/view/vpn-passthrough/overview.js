@@ -419,7 +419,7 @@ return view.extend({
 
 		dom.content(this.probeNode, E('p', { 'class': 'spinning' }, _('Asking %s...').format(server)));
 
-		return callProbe(server, protocol || null, host || null).then((reply) => {
+		return callProbe(server, protocol || undefined, host || undefined).then((reply) => {
 			dom.content(this.probeNode, this.renderProbe(reply));
 
 			return reply;
