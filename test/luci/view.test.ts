@@ -252,7 +252,6 @@ test('every piece of text goes through _()', async () => {
   }
 });
 
-<<<<<<< HEAD
 const SERVERS: Status['servers'] = [
   { name: 'office', enabled: true, protocol: 'ipsec', host: '192.168.1.20', host6: 'fd00:ab:cd::20', allow: ['198.51.100.0/24'], forwards: 'UDP 500 + UDP 4500 + ESP', active: true, connections: counter(12, 3000), refused: counter(4, 400) },
   { name: 'legacy', enabled: false, protocol: 'pptp', host: '192.168.1.30', host6: null, allow: [], forwards: 'TCP 1723 + GRE', active: false, connections: counter(0, 0), refused: counter(0, 0) },
@@ -348,7 +347,8 @@ test('Edit fills the dialog with the server (its name fixed); Disable and Remove
   await (buttons(luci.modal!, 'Remove')[0]!.attrs.click as () => Promise<void>)();
   assert.equal(ubus.calls, [['set_server', { name: 'office', enabled: false, protocol: undefined, host: undefined, host6: undefined, allow: undefined }], ['delete_server', { name: 'legacy' }]]);
   assert.is(luci.modal, null);
-=======
+});
+
 // ---------------------------------------------------------------- the sessions view explains itself
 
 const session = (over: Partial<Session>): Partial<Session> => ({ protocol: 'ipsec', inside: '192.168.1.20', outside: '198.51.100.7', transport: 'nat-t', helper: false, packets: null, bytes: null, age: null, ...over });
@@ -408,7 +408,6 @@ test('the raw-ESP collision names the server and every inside host, the loser to
 
   assert.match(text(node), /Inside hosts 192\.168\.1\.20, 192\.168\.1\.21 all send raw ESP to the IPsec server 10\.0\.2\.2: through NAT only one of them can work/);
   assert.not.match(text(node), /vpn-passthrough\.ipsec = /, 'no field = value prefix: the words name it');
->>>>>>> 0fd1d76 (Sessions view explains itself: Traffic/Age only where conntrack keeps byte counts/timestamps (the sysctl named otherwise), n/a where no helper exists, LuCI plural forms (N_), the raw-ESP collision naming the server and every inside host)
 });
 
 // ---------------------------------------------------------------- Test a VPN server

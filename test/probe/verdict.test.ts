@@ -120,7 +120,7 @@ test('PPTP without the helper: only one inside client per server, naming who alr
 test('the rules not loaded, a host outside, a server inside: each said', () => {
   assert.equal(judge(uci(), host('192.168.1.20'), { applied: false }).warnings.map((d) => d.code), ['rules_not_loaded']);
   assert.equal(judge(uci(), host('10.0.2.15')).warnings.map((d) => d.code), ['host_not_inside']);
-  assert.equal(judge(uci(), host('192.168.1.20'), { server: '192.168.1.30' }).warnings.map((d) => d.code), ['server_inside']);
+  assert.equal(judge(uci(), host('192.168.1.20'), { server: '192.168.1.30' }).warnings.map((d) => d.code), ['probe_server_inside']);
 });
 
 test('inEntry: addresses and prefixes of both families', () => {

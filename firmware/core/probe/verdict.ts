@@ -124,7 +124,7 @@ export function hostVerdicts(protocols: readonly ProtocolName[], inputs: Verdict
     warnings.push(warning('host_not_inside', `${host.given} is not on an inside network of this router: passthrough applies only to hosts inside`, undefined, host.given));
   }
   if (inside && contains(inside, addressBytes(inputs.server) ?? [])) {
-    warnings.push(warning('server_inside', `${inputs.server} is on an inside network: its traffic never crosses to the outside, so passthrough does not apply`, undefined, inputs.server));
+    warnings.push(warning('probe_server_inside', `${inputs.server} is on an inside network: its traffic never crosses to the outside, so passthrough does not apply`, undefined, inputs.server));
   }
 
   return { verdicts, warnings: [...warnings, ...sessionWarnings(protocols, inputs, verdicts)] };

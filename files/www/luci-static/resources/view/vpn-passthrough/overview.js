@@ -102,7 +102,7 @@ const DIAGNOSTICS = {
 	esp_in_use: (d) => N_((d.hosts || []).length, '%s already sends raw ESP to %s: through NAT only one inside host can. Make the VPN client use NAT-T (UDP 4500).', '%s already send raw ESP to %s: through NAT only one inside host can. Make the VPN client use NAT-T (UDP 4500).').format((d.hosts || []).join(', '), d.value),
 	rules_not_loaded: () => _('The rules are not loaded right now: until the service applies them, firewall4 alone decides and VPN traffic passes.'),
 	host_not_inside: () => _('This host is not on an inside network of this router: passthrough applies only to hosts inside.'),
-	server_inside: () => _('This server is on an inside network: its traffic does not cross to the outside, so passthrough does not apply.')
+	probe_server_inside: () => _('This server is on an inside network: its traffic does not cross to the outside, so passthrough does not apply.')
 };
 
 /** A diagnostic about one of the servers (their section shows it). */
@@ -310,8 +310,8 @@ return view.extend({
 				[ v.host, v.host6 ].filter((a) => a).join(', ') || '-',
 				(v.allow && v.allow.length) ? v.allow.join(', ') : _('anyone'),
 				state,
-				v.connections ? _('%d connections').format(v.connections.packets) : '-',
-				(v.allow && v.allow.length && v.refused) ? _('%d packets').format(v.refused.packets) : '-',
+				v.connections ? N_(v.connections.packets, '%d connection', '%d connections').format(v.connections.packets) : '-',
+				(v.allow && v.allow.length && v.refused) ? N_(v.refused.packets, '%d packet', '%d packets').format(v.refused.packets) : '-',
 				E('div', {}, [
 					E('button', { 'class': 'cbi-button cbi-button-edit', 'disabled': readonly || null, 'click': ui.createHandlerFn(this, 'handleServerEdit', v.name) }, _('Edit')), ' ',
 					E('button', { 'class': 'cbi-button', 'disabled': readonly || null, 'click': ui.createHandlerFn(this, 'handleServerToggle', v.name, !v.enabled) }, v.enabled ? _('Disable') : _('Enable')), ' ',
