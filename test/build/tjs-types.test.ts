@@ -34,10 +34,24 @@ test('a correct use of the tjs 26 API compiles', () => {
   assert.is(typecheck(`export async function f() { const p = tjs.spawn(['nft', '-f', '-'], { stdin: 'pipe', stdout: 'pipe' }); await p.stdout!.text(); return (await p.wait()).exit_status + (await tjs.readFile('/x')).length; }\n`), '');
 });
 
+test('the TCP, UDP and lookup slice (txiki.js 26.6 sockets.js, lookup.js) compiles as the adapter uses it', () => {
+  assert.is(typecheck(`export async function f() {
+  const abort = new AbortController();
+  const tcp = await (await tjs.connect('tcp', '192.0.2.1', 1723, { signal: abort.signal })).opened;
+  const udp = await (await tjs.connect('udp', '192.0.2.1', 500)).opened;
+  await udp.writable.getWriter().write({ data: new Uint8Array(1) });
+  const { value } = await udp.readable.getReader().read();
+  const found = await tjs.lookup('vpn.example.com', { all: true });
+  return [tcp.localPort, value?.data.length, found[0]?.ip, crypto.getRandomValues(new Uint8Array(8)).length];
+}
+`), '');
+});
+
 for (const [what, source, expected] of [
   ['tjs 24 mkdir (26 has makeDir)', `export const f = () => tjs.mkdir('/x');`, /Property 'mkdir' does not exist/],
   ['the stale socket read(buf)', `export async function f() { const s = await tjs.connect('pipe', '/x'); return s.read(new Uint8Array(1)); }`, /Property 'read' does not exist/],
   ['stat().isFile() as a method', `export async function f() { return (await tjs.stat('/x')).isFile(); }`, /not callable/],
+  ['a UDP write of bare bytes (tjs 26 takes {data})', `export async function f() { const u = await (await tjs.connect('udp', '192.0.2.1', 500)).opened; await u.writable.getWriter().write(new Uint8Array(1)); }`, /not assignable to parameter of type 'UDPMessage'/],
   ['Node process global', `export const f = () => process.argv;`, /Cannot find name 'process'/],
   ['Node Buffer global', `export const f = () => Buffer.from('x');`, /Cannot find name 'Buffer'/],
   ['a DOM-only API', `export const f = () => document.title;`, /Cannot find name 'document'/],
