@@ -118,7 +118,7 @@ export class Daemon {
         },
       },
       // Its sockets wait while other calls are answered: handlers run side by side.
-      probe: probeMethod(this.platform, this.options.paths, this.netifd),
+      probe: probeMethod(this.platform, this.options.paths, this.netifd, () => this.sessionsReport.get()),
       set: {
         args: { protocol: 'string', enabled: 'boolean', family: 'string', hosts: 'array' } as const,
         handler: async (req: { args: Table }) => {

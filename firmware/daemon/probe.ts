@@ -3,6 +3,7 @@
 // resolve NOT_FOUND; otherwise the report the command prints with --json.
 
 import { ProbeArgumentError, parseProbeArgs } from '../core/probe/args.ts';
+import type { SessionsReport } from '../core/model.ts';
 import type { NetifdDump, Paths } from '../engine/engine.ts';
 import { probe, ServerNotFound } from '../engine/probe.ts';
 import type { Platform } from '../platform/platform.ts';
@@ -10,7 +11,8 @@ import { UbusError } from '../ubus/errors.ts';
 import type { Request } from '../ubus/objects.ts';
 import type { Table } from '../ubus/value.ts';
 
-export function probeMethod(platform: Platform, paths: Paths, netifd: NetifdDump) {
+/** sessions: the daemon's report, read once per poll interval for every caller. */
+export function probeMethod(platform: Platform, paths: Paths, netifd: NetifdDump, sessions: () => Promise<SessionsReport>) {
   return {
     args: { server: 'string', protocol: 'string', host: 'string', timeout: 'int32' } as const,
     async handler(req: Request): Promise<Table> {
@@ -25,7 +27,7 @@ export function probeMethod(platform: Platform, paths: Paths, netifd: NetifdDump
       }
 
       try {
-        return (await probe(platform, paths, request, { netifd })) as unknown as Table;
+        return (await probe(platform, paths, request, { netifd, sessions })) as unknown as Table;
       } catch (e) {
         if (!(e instanceof ServerNotFound)) throw e;
         throw new UbusError('NOT_FOUND', e.message, { data: { error: e.message } });

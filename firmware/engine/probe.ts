@@ -4,7 +4,7 @@
 // Only sockets of its own: nothing in our table or the configuration changes.
 
 import type { Diagnostic } from '../core/diag.ts';
-import type { HelperState, ProtocolName } from '../core/model.ts';
+import type { HelperState, ProtocolName, SessionsReport } from '../core/model.ts';
 import type { ProbeRequest } from '../core/probe/args.ts';
 import { identify, parseArp, parseIpNeigh } from '../core/probe/neighbours.ts';
 import { conclude, type Exchange, type HostVerdict, type InsideHost, type ProbeReport, type ProtocolProbe } from '../core/probe/report.ts';
@@ -62,11 +62,12 @@ async function insidePrefixes(platform: Platform, devices: string[]): Promise<Pr
 }
 
 /** The settings, the kernel and the sessions, as far as they concern one host. */
-async function verdicts(platform: Platform, paths: Paths, address: string, given: string, protocols: ProtocolName[], netifd?: NetifdDump) {
+async function verdicts(platform: Platform, paths: Paths, address: string, given: string, protocols: ProtocolName[], options: ProbeOptions) {
+  const { netifd } = options;
   const loaded = await loadInputs(platform, paths, netifd);
   const helper: HelperState = (await platform.exists(PPTP_MODULE)) ? 'loaded' : ((await recorded(platform, paths))?.helper ?? 'unknown');
   const espSet = await platform.run(['nft', 'list', 'set', 'inet', TABLE, 'esp_senders']).catch(() => null);
-  const report = await sessions(platform, paths, netifd ? { netifd } : {}).catch(() => null);
+  const report = await (options.sessions ? options.sessions() : sessions(platform, paths, netifd ? { netifd } : {})).catch(() => null);
   const host = await insideHost(platform, given);
 
   const out = hostVerdicts(protocols, {
@@ -86,13 +87,15 @@ async function verdicts(platform: Platform, paths: Paths, address: string, given
 
 export interface ProbeOptions {
   netifd?: NetifdDump;
+  /** The sessions report (the daemon's, read once per poll interval); else read here. */
+  sessions?: () => Promise<SessionsReport>;
 }
 
 export async function probe(platform: Platform, paths: Paths, request: ProbeRequest, options: ProbeOptions = {}): Promise<ProbeReport> {
   const addresses = await resolve(platform, request);
   const address = addresses[0]!;
   const results = await Promise.all(request.protocols.map((p) => RUNNERS[p](platform, address, request.timeoutMs)));
-  const judged = request.host === undefined ? null : await verdicts(platform, paths, address, request.host, request.protocols, options.netifd);
+  const judged = request.host === undefined ? null : await verdicts(platform, paths, address, request.host, request.protocols, options);
   const warnings: Diagnostic[] = judged ? [...judged.diagnostics.filter((d) => d.severity === 'error'), ...judged.warnings] : [];
   const protocols: Partial<Record<ProtocolName, ProtocolProbe>> = {};
 
