@@ -5,6 +5,7 @@ import { applyCommand } from './commands/apply.ts';
 import { daemonCommand } from './commands/daemon.ts';
 import { probeCommand } from './commands/probe.ts';
 import { renderCommand } from './commands/render.ts';
+import { restoreCommand } from './commands/restore.ts';
 import { sessionsCommand } from './commands/sessions.ts';
 import { statusCommand } from './commands/status.ts';
 import { disableCommand, enableCommand } from './commands/toggle.ts';
@@ -17,5 +18,6 @@ export const COMMANDS: Record<string, Command> = {
   probe: probeCommand,
   enable: enableCommand,
   disable: disableCommand,
+  restore: restoreCommand,
   daemon: daemonCommand,
 };

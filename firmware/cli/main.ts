@@ -8,7 +8,7 @@ import { parseArgs, UsageError, type Args } from './args.ts';
 import { COMMANDS } from './commands.ts';
 
 /** Flags that take a value, for every command. */
-const VALUED = new Set(['confdir', 'socket', 'conntrack', 'statedir', 'poll', 'protocol', 'host', 'timeout']);
+const VALUED = new Set(['confdir', 'socket', 'conntrack', 'statedir', 'poll', 'protocol', 'host', 'timeout', 'trigger']);
 
 function help(platform: Platform): void {
   platform.out(`vpn-passthrough ${VERSION}: VPN passthrough (IPsec, PPTP, L2TP) for OpenWrt`);

@@ -62,6 +62,27 @@ export interface ServerStatus {
   refused: Counter;
 }
 
+/** Our rules put back after something took them from the kernel. */
+export interface Restore {
+  /** Unix time, seconds. */
+  time: number;
+  /** Who noticed: 'watchdog' (nft monitor), 'firewall4' (its include after
+   * a start or reload), 'start', 'SIGHUP', 'ubus apply', 'apply' (the command)... */
+  trigger: string;
+  /** What the kernel had lost: "table inet vpn_passthrough is gone". */
+  lost: string;
+  /** What the watchdog saw happen, when it noticed: "delete table inet
+   * vpn_passthrough (by process 4242 (nft))". */
+  event?: string;
+}
+
+export interface Restores {
+  /** Since boot. */
+  count: number;
+  /** The newest first, at most 10. */
+  recent: Restore[];
+}
+
 export interface Status {
   version: string;
   /** The master switch (globals.enabled). */
@@ -76,6 +97,8 @@ export interface Status {
   /** VPN servers behind this router. */
   servers: ServerStatus[];
   last_apply: LastApply | null;
+  /** Times the kernel lost our rules and they were put back. */
+  restores: Restores;
   /** What the current configuration says about itself (errors, warnings). */
   diagnostics: Diagnostic[];
 }

@@ -2,11 +2,14 @@
 // text: `vpn-passthrough render` prints it, apply hands it to `nft -f`.
 //
 // Shape of the table (in every hook, established non-VPN traffic costs one rule):
-//   forward (filter - 1): one vmap classifies by IP protocol and the
-//     server's port (the destination port going out, the source port of
-//     replies) and jumps to the protocol's chain; anything else falls
-//     through. When every protocol passes, only new connections are
-//     classified (to count them), so established traffic pays one
+//   forward (filter - 1) jumps to classify, which sends VPN packets to
+//     their protocol's chain: TCP and UDP by the server's port, which is
+//     the destination port of the connection's original direction (ct
+//     original proto-dst: an inside host's own source port 500 is not
+//     IPsec), GRE, ESP and AH by IP protocol; packets conntrack has no
+//     entry for (untracked, invalid) by the ports either way round; anything
+//     else falls through. When every protocol passes, only new connections
+//     are classified (to count them), so established traffic pays one
 //     conntrack-state compare; once something can be dropped, every packet
 //     is classified, established and untracked ones too.
 //   <proto>_traffic: splits inside→outside packets of sessions inside hosts
@@ -36,27 +39,44 @@ function set(name: string, type: string, elements: string[], interval: boolean):
   return `\tset ${name} { type ${type};${flags}${items} }`;
 }
 
+/** `a : goto x, b : goto y`, one per line, for a vmap body. */
+const entries = (list: string[]) => list.map((e, i) => `\t\t\t${e}${i < list.length - 1 ? ',' : ''}`);
+
 function classifier(plan: Plan): string[] {
-  const entries: string[] = [];
+  const byPort: Record<'tcp' | 'udp', string[]> = { tcp: [], udp: [] };
+  const byProto: string[] = [];
+  const untracked: string[] = [];
   const any = '0-65535';
 
   for (const p of plan.protocols) {
     const { tcp, udp, ip } = MATCHES[p.name];
 
-    // The server's port is the destination going out and the source of
-    // replies; the protocol chain tells the two apart by direction.
     for (const [proto, ports] of [['tcp', tcp], ['udp', udp]] as const) {
-      for (const port of ports) entries.push(`${proto} . ${port} . ${any} : jump ${p.name}_traffic`, `${proto} . ${any} . ${port} : jump ${p.name}_traffic`);
+      for (const port of ports) {
+        byPort[proto].push(`${port} : goto ${p.name}_traffic`);
+        untracked.push(`${proto} . ${port} . ${any} : goto ${p.name}_traffic`, `${proto} . ${any} . ${port} : goto ${p.name}_traffic`);
+      }
     }
-    for (const proto of ip) entries.push(`${proto} . ${any} . ${any} : jump ${p.name}_traffic`);
+    for (const proto of ip) byProto.push(`${proto} : goto ${p.name}_traffic`);
   }
+  const sortedPorts = (list: string[]) => [...list].sort((a, b) => parseInt(a) - parseInt(b));
 
   return [
     '\tchain forward {',
     '\t\ttype filter hook forward priority filter - 1; policy accept;',
-    `\t\t${plan.classifyEstablished ? '' : 'ct state new '}meta l4proto . th dport . th sport vmap {`,
-    ...entries.map((e, i) => `\t\t\t${e}${i < entries.length - 1 ? ',' : ''}`),
+    `\t\t${plan.classifyEstablished ? '' : 'ct state new '}jump classify`,
+    '\t}',
+    '',
+    '\tchain classify {',
+    // The server's port is the destination port of the connection's
+    // original direction, whichever way the packet goes.
+    ...(['tcp', 'udp'] as const).flatMap((proto) => [`\t\tmeta l4proto ${proto} ct original proto-dst vmap {`, ...entries(sortedPorts(byPort[proto])), '\t\t}']),
+    '\t\tmeta l4proto vmap {',
+    ...entries(byProto),
     '\t\t}',
+    // No conntrack entry, no original direction: the server's port is the
+    // destination going out, the source of replies.
+    ...(plan.classifyEstablished ? ['\t\tct state invalid,untracked meta l4proto . th dport . th sport vmap {', ...entries(untracked), '\t\t}'] : []),
     '\t}',
     '',
   ];

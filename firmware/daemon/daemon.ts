@@ -3,17 +3,21 @@
 // `vpn-passthrough` and sends `vpn-passthrough.applied` after every apply and
 // `vpn-passthrough.session` when a VPN session appears or ends (polled only
 // while the object has subscribers or a caller asked for sessions recently).
+// It keeps the rules in the kernel: whatever takes them away (fw4 flush,
+// `nft flush ruleset`, another tool), the watchdog (nft monitor) or
+// firewall4's include (ubus `restore`) makes it put them back, unless the
+// init script is stopping the service. It leaves its table in place when it
+// exits: the init script removes it on stop, so a respawn never opens a gap.
 // The conntrack table is read at most once per poll interval: ubus callers
 // (LuCI every 5 s) and the event poll share that one report.
-// It leaves its table in place when it exits: the init script removes it on
-// stop, so a respawn never opens a gap.
 
 import { formatDiagnostic, hasErrors } from '../core/diag.ts';
 import type { HelperState, Session, SessionsReport } from '../core/model.ts';
 import { diffSessions } from '../core/sessions/diff.ts';
-import { apply, status, type ApplyResult, type Paths } from '../engine/engine.ts';
+import { apply, checkKernel, reloadLast, status, type ApplyOptions, type ApplyResult, type Paths } from '../engine/engine.ts';
 import { sessions } from '../engine/sessions.ts';
 import { probeMethod } from './probe.ts';
+import { STOPPED } from '../engine/state.ts';
 import { errorMessage, type Platform } from '../platform/platform.ts';
 import { connect, type PublishedObject, type UbusClient } from '../ubus/client.ts';
 import { UbusError } from '../ubus/errors.ts';
@@ -24,6 +28,7 @@ import { InvalidArgument, parseSetArgs } from './args.ts';
 import { OncePerInterval } from './once.ts';
 import { serverMethods } from './servers.ts';
 import { writeProtocol } from './uci.ts';
+import { Watchdog } from './watchdog.ts';
 
 export const OBJECT = 'vpn-passthrough';
 
@@ -37,6 +42,16 @@ export interface DaemonOptions {
   watchSeconds?: number;
   /** Reconnect delay to a ubusd that was not there at start, ms. */
   retryMs?: number;
+  /** Watch the kernel's rulesets (nft monitor) and restore what is taken
+   * away; default on. Off, only firewall4's include (ubus restore) does. */
+  watchdog?: boolean;
+}
+
+export interface RestoreOutcome {
+  restored: boolean;
+  /** What the kernel had lost, if anything. */
+  lost?: string;
+  duration_ms: number;
 }
 
 const asTable = (value: unknown) => value as Table;
@@ -50,6 +65,9 @@ export class Daemon {
   private previous: Session[] | null = null;
   private retry: ReturnType<typeof setTimeout> | undefined;
   private poller: ReturnType<typeof setInterval> | undefined;
+  private watchdog: Watchdog | null = null;
+  /** A check the watchdog asked for has not started yet: more events join it. */
+  private checkQueued = false;
   private stopping = false;
   /** The sessions report, read at most once per poll interval (a little
    * under it, so each poll finds the last one stale). */
@@ -69,24 +87,76 @@ export class Daemon {
   /** netifd's interfaces, when ubus is up (the engine falls back to /etc/config/network). */
   private readonly netifd = async (): Promise<unknown> => (this.ubus?.connected ? this.ubus.call('network.interface', 'dump', {}, { timeout: 3000 }) : null);
 
-  /** Applies, one at a time: a SIGHUP during a ubus `set` waits its turn. */
-  apply(reason: string): Promise<ApplyResult> {
-    const run = this.queue.then(async () => {
-      const result = await apply(this.platform, this.options.paths, { netifd: this.netifd, ...(this.helper ? { helper: this.helper } : {}) });
-
-      if (result.helper === 'loaded' || result.helper === 'builtin') this.helper = result.helper;
-      for (const d of result.diagnostics) (d.severity === 'error' ? this.platform.err : this.platform.out)(formatDiagnostic(d));
-      if (result.ok) report(result, (line) => this.log(`${line} [${reason}]`));
-      else this.platform.err(`vpn-passthrough: apply failed [${reason}]; the previous rules stay in place`);
-      this.sessionsReport.forget(); // new rules, new counters
-      this.ubus?.send('vpn-passthrough.applied', asTable({ ok: result.ok, unchanged: result.unchanged, duration_ms: result.duration_ms, diagnostics: result.diagnostics })).catch(() => undefined);
-
-      return result;
-    });
+  /** Runs one change of the kernel at a time: a SIGHUP during a ubus `set`
+   * waits its turn, and a check never sees an apply half done. */
+  private enqueue<T>(step: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(step);
 
     this.queue = run.catch(() => undefined);
 
     return run;
+  }
+
+  apply(reason: string): Promise<ApplyResult> {
+    return this.enqueue(() => this.applyNow(reason));
+  }
+
+  private async applyNow(reason: string, more: Pick<ApplyOptions, 'lost' | 'event'> = {}): Promise<ApplyResult> {
+    const result = await apply(this.platform, this.options.paths, { netifd: this.netifd, trigger: reason, ...more, ...(this.helper ? { helper: this.helper } : {}) });
+
+    if (result.helper === 'loaded' || result.helper === 'builtin') this.helper = result.helper;
+    for (const d of result.diagnostics) (d.severity === 'error' ? this.platform.err : this.platform.out)(formatDiagnostic(d));
+    if (result.restored) this.log(`vpn-passthrough: restored our rules: the kernel had lost them (${result.restored}) [${reason}${more.event ? `: ${more.event}` : ''}]`);
+    if (result.ok) report(result, (line) => this.log(`${line} [${reason}]`));
+    else this.platform.err(`vpn-passthrough: apply failed [${reason}]; the previous rules stay in place`);
+    this.sessionsReport.forget(); // new rules, new counters
+    this.ubus?.send('vpn-passthrough.applied', asTable({ ok: result.ok, unchanged: result.unchanged, duration_ms: result.duration_ms, diagnostics: result.diagnostics, ...(result.restored ? { restored: result.restored } : {}) })).catch(() => undefined);
+
+    return result;
+  }
+
+  /** Checks that the kernel still has what we loaded and puts back what it
+   * lost: from UCI as any apply does, or, when the configuration no longer
+   * gives a ruleset, the last one as it was. Nothing while the init script
+   * stops the service: then the owner takes the rules away on purpose. */
+  restore(trigger: string, event?: string): Promise<RestoreOutcome> {
+    return this.enqueue(() => this.restoreNow(trigger, event));
+  }
+
+  private async restoreNow(trigger: string, event?: string): Promise<RestoreOutcome> {
+    const started = performance.now();
+    const done = (lost?: string): RestoreOutcome => ({ restored: lost !== undefined, ...(lost ? { lost } : {}), duration_ms: Math.round((performance.now() - started) * 10) / 10 });
+
+    if (await this.platform.exists(`${this.options.paths.statedir}/${STOPPED}`)) return done();
+    const lost = await checkKernel(this.platform, this.options.paths);
+
+    if (lost === null) return done();
+    const result = await this.applyNow(trigger, { lost, ...(event ? { event } : {}) });
+
+    if (result.ok) return done(result.restored);
+
+    const out = await reloadLast(this.platform, this.options.paths, { trigger, lost, ...(event ? { event } : {}) });
+
+    if (hasErrors(out)) {
+      for (const d of out) this.platform.err(formatDiagnostic(d));
+
+      return done();
+    }
+    this.log(`vpn-passthrough: restored the rules last loaded, as they were: the kernel had lost them (${lost}) and the configuration gives none now [${trigger}]`);
+
+    return done(lost);
+  }
+
+  /** The watchdog saw our table touched: one check for all the events
+   * that come before it starts (ours included: it finds nothing to do). */
+  private check(event: string): void {
+    if (this.checkQueued || this.stopping) return;
+    this.checkQueued = true;
+    this.enqueue(() => {
+      this.checkQueued = false;
+
+      return this.restoreNow('watchdog', event);
+    }).catch((e: unknown) => this.platform.err(`vpn-passthrough: watchdog: ${errorMessage(e)}`));
   }
 
   private status(): Promise<Table> {
@@ -119,6 +189,15 @@ export class Daemon {
       },
       // Its sockets wait while other calls are answered: handlers run side by side.
       probe: probeMethod(this.platform, this.options.paths, this.netifd, () => this.sessionsReport.get()),
+      restore: {
+        // firewall4's include asks after every start and reload (and anyone may).
+        args: { trigger: 'string' } as const,
+        handler: async (req: { args: Table }) => {
+          const trigger = typeof req.args.trigger === 'string' && req.args.trigger !== '' ? req.args.trigger : 'ubus restore';
+
+          return asTable(await this.restore(trigger));
+        },
+      },
       set: {
         args: { protocol: 'string', enabled: 'boolean', family: 'string', hosts: 'array' } as const,
         handler: async (req: { args: Table }) => {
@@ -216,11 +295,17 @@ export class Daemon {
   /** Resolves with the exit status once SIGTERM (or SIGINT) arrives. */
   async run(): Promise<number> {
     this.log(`vpn-passthrough ${VERSION}: daemon starting (config ${this.options.paths.confdir})`);
+    // Started: whatever a stop said no longer holds.
+    await this.platform.remove(`${this.options.paths.statedir}/${STOPPED}`).catch(() => undefined);
 
     const connected = await this.connectUbus();
 
     await this.apply('start');
     if (!connected) this.retryUbus();
+    if (this.options.watchdog !== false) {
+      this.watchdog = new Watchdog(this.platform, { touched: (event) => this.check(event), log: (line) => this.log(line), err: (line) => this.platform.err(line) });
+      this.watchdog.start();
+    }
 
     // The interval also keeps the event loop alive when ubus is away.
     this.poller = setInterval(() => void this.pollSessions().catch((e: unknown) => this.platform.err(`vpn-passthrough: sessions: ${errorMessage(e)}`)), (this.options.pollSeconds ?? 10) * 1000);
@@ -233,6 +318,7 @@ export class Daemon {
         this.stopping = true;
         this.log(`vpn-passthrough: ${signal}: stopping (the rules stay loaded until the service is stopped)`);
         unhup();
+        this.watchdog?.stop();
         clearTimeout(this.retry);
         clearInterval(this.poller);
         await this.queue;

@@ -4,24 +4,29 @@
 // the state directory (state.ts).
 
 import { hasErrors, type Diagnostic } from '../core/diag.ts';
-import { PROTOCOLS, type HelperState, type Status } from '../core/model.ts';
+import { describeDrift, TABLE_GONE } from '../core/drift.ts';
+import { PROTOCOLS, type HelperState, type Restore, type Status } from '../core/model.ts';
 import { plan as makePlan, type Plan } from '../core/plan.ts';
-import { render } from '../core/render.ts';
+import { render, TABLE } from '../core/render.ts';
 import type { Platform } from '../platform/platform.ts';
 import { VERSION } from '../version.ts';
 import { cutOffloadedFlows } from './conntrack.ts';
 import { PPTP_MODULE, pptpHelperState } from './helper.ts';
 import { loadInputs, type NetifdDump, type Paths } from './inputs.ts';
-import { loadRuleset, readCounters } from './nft.ts';
+import { listTable, loadRuleset, readCounters } from './nft.ts';
+import { recordRestore, restores } from './restores.ts';
 import { afterLoad, checkServerInputs, fw4Part, serverStatus, serverStatusDiagnostics } from './servers.ts';
-import { accepted, commitRuleset, lastRuleset, recorded, record, stageRuleset } from './state.ts';
+import { accepted, commitRuleset, lastRuleset, recorded, record, stageRuleset, type Accepted } from './state.ts';
 
 export type { NetifdDump, Paths } from './inputs.ts';
 
 export interface ApplyResult {
   ok: boolean;
-  /** The same rules were loaded already; the kernel was left alone. */
+  /** The kernel has these rules already, as loaded; it was left alone. */
   unchanged: boolean;
+  /** The same rules were loaded before but the kernel had lost this of them:
+   * they were put back (and the restore recorded). */
+  restored?: string;
   diagnostics: Diagnostic[];
   duration_ms: number;
   helper: HelperState;
@@ -29,31 +34,32 @@ export interface ApplyResult {
   ruleset?: string;
 }
 
-/** The same ruleset is loaded already: applying again would only zero the counters. */
-async function unchanged(platform: Platform, paths: Paths, plan: Plan, ruleset: string): Promise<boolean> {
-  if (!plan.table || (await lastRuleset(platform, paths)) !== ruleset) return false;
+/** What the kernel has lost of `ruleset` since it was loaded: null when it
+ * holds it exactly as listed then; undefined when that listing was never
+ * recorded (the kernel cannot be compared: load to be sure). */
+async function lostOf(platform: Platform, known: Accepted, ruleset: string): Promise<string | null | undefined> {
+  const expected = await known.listing(ruleset);
 
-  return (await readCounters(platform)) !== null;
+  return expected === null ? undefined : describeDrift(expected, await listTable(platform));
 }
 
 /** Loads a new ruleset in one transaction. A ruleset the kernel has not
  * accepted before (since boot) is first checked with `nft -c`, so a refusal
  * is reported before anything is touched; one it has accepted is loaded
- * straight away (a toggle back and forth costs one nft run). */
-async function loadKernel(platform: Platform, paths: Paths, plan: Plan, ruleset: string, check: boolean, flowOffload: boolean): Promise<Diagnostic[]> {
+ * straight away (a toggle back and forth costs one nft run). How the kernel
+ * then lists our table is recorded once per ruleset (again with relist):
+ * later checks compare the kernel with it. */
+async function loadKernel(platform: Platform, paths: Paths, known: Accepted, ruleset: string, options: { check: boolean; relist: boolean }): Promise<Diagnostic[]> {
   const out: Diagnostic[] = [];
   const file = await stageRuleset(platform, paths, ruleset, out);
 
   if (!file) return out;
-  const known = await accepted(platform, paths);
-
-  if (check || !known.has(ruleset)) out.push(...(await loadRuleset(platform, file, true)));
+  if (options.check || !known.has(ruleset)) out.push(...(await loadRuleset(platform, file, true)));
   if (!hasErrors(out)) out.push(...(await loadRuleset(platform, file)));
   if (hasErrors(out)) return out;
 
   await commitRuleset(platform, paths);
-  await known.remember(ruleset);
-  if (flowOffload) out.push(...(await cutOffloadedFlows(platform, plan)));
+  if (options.relist || (await known.listing(ruleset)) === null) await known.remember(ruleset, (await listTable(platform)) ?? '');
 
   return out;
 }
@@ -65,6 +71,12 @@ export interface ApplyOptions {
   /** The helper state a long-running caller already knows; probed when
    * absent, 'missing' or 'unknown' (a module can be installed meanwhile). */
   helper?: HelperState;
+  /** Who asked, for the record of restores ('apply' by default). */
+  trigger?: string;
+  /** What the caller found the kernel had lost (the daemon's watchdog): a
+   * load that follows counts as a restore even if the rules changed too. */
+  lost?: string;
+  event?: string;
 }
 
 export async function apply(platform: Platform, paths: Paths, options: ApplyOptions = {}): Promise<ApplyResult> {
@@ -90,11 +102,28 @@ export async function apply(platform: Platform, paths: Paths, options: ApplyOpti
       const fw4 = await fw4Part(platform, paths, planned.plan, loaded);
 
       diagnostics.push(...fw4.diagnostics);
+      const ruleset = render(planned.plan) + fw4.script;
+      const rulesets = await accepted(platform, paths);
+      // The same rules as last time: unchanged only if the kernel still
+      // holds them exactly as it listed them after loading them.
+      const lost = (await lastRuleset(platform, paths)) === ruleset ? await lostOf(platform, rulesets, ruleset) : undefined;
+
       result.plan = planned.plan;
-      result.ruleset = render(planned.plan) + fw4.script;
-      result.unchanged = await unchanged(platform, paths, planned.plan, result.ruleset);
-      if (!result.unchanged) diagnostics.push(...(await loadKernel(platform, paths, planned.plan, result.ruleset, options.check === true, loaded.flowOffload)));
-      if (!result.unchanged && !hasErrors(diagnostics)) diagnostics.push(...(await afterLoad(platform, paths, planned.plan, fw4.rules)));
+      result.ruleset = ruleset;
+      result.unchanged = lost === null;
+      if (!result.unchanged) {
+        diagnostics.push(...(await loadKernel(platform, paths, rulesets, ruleset, { check: options.check === true, relist: typeof lost === 'string' })));
+        if (!hasErrors(diagnostics)) {
+          if (loaded.flowOffload) diagnostics.push(...(await cutOffloadedFlows(platform, planned.plan)));
+          diagnostics.push(...(await afterLoad(platform, paths, planned.plan, fw4.rules)));
+          const what = lost ?? options.lost;
+
+          if (what) {
+            result.restored = what;
+            await recordRestore(platform, paths, { time: Math.floor(Date.now() / 1000), trigger: options.trigger ?? 'apply', lost: what, ...(options.event ? { event: options.event } : {}) });
+          }
+        }
+      }
     }
   }
 
@@ -103,6 +132,35 @@ export async function apply(platform: Platform, paths: Paths, options: ApplyOpti
   await record(platform, paths, { time: Math.floor(Date.now() / 1000), ok: result.ok, duration_ms: result.duration_ms, diagnostics, helper });
 
   return result;
+}
+
+/** What the kernel has lost of the rules last loaded (null: nothing, or
+ * nothing loaded yet). Reads no configuration: one `nft list`, for the
+ * daemon's watchdog and firewall4's include. */
+export async function checkKernel(platform: Platform, paths: Paths): Promise<string | null> {
+  const last = await lastRuleset(platform, paths);
+
+  if (last === null) return null;
+  const lost = await lostOf(platform, await accepted(platform, paths), last);
+
+  if (lost !== undefined) return lost;
+  // No listing recorded (a state dir from before): at least the table must be there.
+  return last.includes(`table inet ${TABLE} {`) && (await listTable(platform)) === null ? TABLE_GONE : null;
+}
+
+/** Loads the rules last loaded again, as they are: when the kernel lost
+ * them and the configuration no longer gives a ruleset (it was broken after
+ * the last apply), the rules the owner last had are still better than none. */
+export async function reloadLast(platform: Platform, paths: Paths, restore: Omit<Restore, 'time'>): Promise<Diagnostic[]> {
+  const last = await lastRuleset(platform, paths);
+
+  if (last === null) return [];
+  const rulesets = await accepted(platform, paths);
+  const out = await loadKernel(platform, paths, rulesets, last, { check: false, relist: true });
+
+  if (!hasErrors(out)) await recordRestore(platform, paths, { time: Math.floor(Date.now() / 1000), ...restore });
+
+  return out;
 }
 
 /** The ruleset the current configuration gives, without touching the kernel. */
@@ -155,6 +213,7 @@ export async function status(platform: Platform, paths: Paths, netifd?: NetifdDu
     ) as Status['protocols'],
     servers: serverStatus(config, counters),
     last_apply: last ? { time: last.time, ok: last.ok, duration_ms: last.duration_ms, diagnostics: last.diagnostics } : null,
+    restores: await restores(platform, paths),
     diagnostics: [...loaded.diagnostics, ...(hasErrors(loaded.diagnostics) ? [] : await serverStatusDiagnostics(platform, loaded))],
   };
 }

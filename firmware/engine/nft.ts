@@ -61,6 +61,14 @@ export async function readCounters(platform: Platform): Promise<Map<string, Coun
   return counters;
 }
 
+/** Our table as the kernel holds it (`nft -s list table`: no counter
+ * values), or null when there is none. */
+export async function listTable(platform: Platform): Promise<string | null> {
+  const result = await nft(platform, ['-s', 'list', 'table', 'inet', TABLE]);
+
+  return result.status === 0 ? result.stdout : null;
+}
+
 /** Whether the kernel can give us the pptp conntrack helper: validates a
  * throw-away table holding one (the kernel loads the module if it can). */
 export async function kernelHasPptpHelper(platform: Platform): Promise<boolean> {

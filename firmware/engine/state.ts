@@ -2,7 +2,8 @@
 // apply's outcome (state.json, read by status), the rulesets (the one being
 // tried and the one last loaded, which tells whether a new apply changes
 // anything and shows whoever debugs what the kernel got), and the
-// fingerprints of the rulesets the kernel has accepted since boot.
+// fingerprints of the rulesets the kernel has accepted since boot, each with
+// how the kernel listed our table right after loading it.
 
 import { error, type Diagnostic } from '../core/diag.ts';
 import type { HelperState, LastApply } from '../core/model.ts';
@@ -11,6 +12,11 @@ import { readText, writeFileAtomic } from './files.ts';
 import type { Paths } from './inputs.ts';
 
 const STATE = 'state.json';
+
+/** Written by the init script's stop before it removes our table: the owner
+ * takes the rules away on purpose, nothing may restore them. The daemon
+ * removes it when it starts. */
+export const STOPPED = 'stopped';
 
 /** The ruleset goes to nft as a file in the state dir (nft -f FILE):
  * `ruleset.next.nft` while it is tried, `ruleset.nft` once loaded, which
@@ -53,25 +59,40 @@ function fingerprint(text: string): string {
 }
 
 const ACCEPTED = 'accepted';
+const LISTINGS = 'listings';
 const REMEMBERED = 32;
 
-/** What the kernel has accepted since boot: ask, then tell after a load. */
+/** What the kernel has accepted since boot, and how it listed each ruleset
+ * right after loading it (what a later check compares the kernel with). */
 export interface Accepted {
   has(ruleset: string): boolean;
-  remember(ruleset: string): Promise<void>;
+  /** The kernel's listing of our table after this ruleset was loaded ('' for
+   * no table), or null when none was recorded. */
+  listing(ruleset: string): Promise<string | null>;
+  remember(ruleset: string, listing: string): Promise<void>;
 }
 
 export async function accepted(platform: Platform, paths: Paths): Promise<Accepted> {
   const path = `${paths.statedir}/${ACCEPTED}`;
+  const dir = `${paths.statedir}/${LISTINGS}`;
   const known = ((await readText(platform, path).catch(() => null)) ?? '').split('\n').filter(Boolean);
 
   return {
     has: (ruleset) => known.includes(fingerprint(ruleset)),
-    async remember(ruleset) {
+    listing: (ruleset) => readText(platform, `${dir}/${fingerprint(ruleset)}`).catch(() => null),
+    async remember(ruleset, listing) {
       const print = fingerprint(ruleset);
+      const kept = [...known.filter((k) => k !== print), print].slice(-REMEMBERED);
 
-      if (known.includes(print)) return;
-      await writeFileAtomic(platform, path, [...known, print].slice(-REMEMBERED).join('\n') + '\n').catch(() => undefined);
+      try {
+        await platform.makeDir(dir, 0o755);
+        await writeFileAtomic(platform, `${dir}/${print}`, listing);
+        await writeFileAtomic(platform, path, kept.join('\n') + '\n');
+        for (const old of known.filter((k) => !kept.includes(k))) await platform.remove(`${dir}/${old}`).catch(() => undefined);
+        known.splice(0, known.length, ...kept);
+      } catch {
+        // Only a shortcut and a reference are lost: the next apply checks and lists again.
+      }
     },
   };
 }

@@ -139,9 +139,12 @@ function run(argv: readonly string[], options: RunOptions = {}): Promise<RunResu
   });
 }
 
-async function* runChunks(argv: readonly string[]): AsyncIterable<Uint8Array> {
+async function* runChunks(argv: readonly string[], options: { signal?: AbortSignal } = {}): AsyncIterable<Uint8Array> {
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   const err: Buffer[] = [];
+  const kill = () => child.kill('SIGTERM');
+
+  options.signal?.addEventListener('abort', kill, { once: true });
   const closed = new Promise<number>((resolve, reject) => {
     child.on('error', reject); // ENOENT: the program does not exist
     child.on('close', (code, signal) => resolve(signal ? 128 + (constants.signals[signal] ?? 0) : (code ?? 0)));
@@ -154,12 +157,13 @@ async function* runChunks(argv: readonly string[]): AsyncIterable<Uint8Array> {
     for await (const chunk of child.stdout as AsyncIterable<Buffer>) yield new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     finished = true;
   } finally {
+    options.signal?.removeEventListener('abort', kill);
     if (!finished) child.kill('SIGTERM');
   }
 
   const status = await closed;
 
-  if (status !== 0) throw Object.assign(new Error(Buffer.concat(err).toString('utf8').trim() || `${argv[0]} exited with status ${status}`), { status });
+  if (status !== 0 && !options.signal?.aborted) throw Object.assign(new Error(Buffer.concat(err).toString('utf8').trim() || `${argv[0]} exited with status ${status}`), { status });
 }
 
 export function nodePlatform(args: readonly string[] = process.argv.slice(2)): Platform {

@@ -85,8 +85,10 @@ export interface Platform {
   run(argv: readonly string[], options?: RunOptions): Promise<RunResult>;
   /** Runs a program (stdin empty) and yields its stdout as it arrives. When
    * it exits non-zero, iterating throws an error with `status` and its
-   * stderr as the message; a missing program throws code 'ENOENT'. */
-  runChunks(argv: readonly string[]): AsyncIterable<Uint8Array>;
+   * stderr as the message; a missing program throws code 'ENOENT'. An abort
+   * of `signal` kills it (SIGTERM) and ends the iteration quietly: the way
+   * to stop one that runs until told (`nft monitor`). */
+  runChunks(argv: readonly string[], options?: { signal?: AbortSignal }): AsyncIterable<Uint8Array>;
 
   connect(path: string): Promise<Conn>;
   listen(path: string): Promise<Server>;

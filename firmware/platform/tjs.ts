@@ -158,11 +158,14 @@ async function* readChunks(path: string): AsyncIterable<Uint8Array> {
   }
 }
 
-async function* runChunks(argv: readonly string[]): AsyncIterable<Uint8Array> {
+async function* runChunks(argv: readonly string[], options: { signal?: AbortSignal } = {}): AsyncIterable<Uint8Array> {
   const proc = tjs.spawn([await which(argv[0]!), ...argv.slice(1)], { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' });
   const stderr = proc.stderr!.text();
   const reader = proc.stdout!.getReader();
+  const kill = () => proc.kill('SIGTERM');
   let finished = false;
+
+  options.signal?.addEventListener('abort', kill, { once: true });
 
   try {
     for (;;) {
@@ -173,6 +176,7 @@ async function* runChunks(argv: readonly string[]): AsyncIterable<Uint8Array> {
     }
     finished = true;
   } finally {
+    options.signal?.removeEventListener('abort', kill);
     // The consumer stopped early: do not leave the child behind.
     if (!finished) proc.kill('SIGTERM');
   }
@@ -180,7 +184,7 @@ async function* runChunks(argv: readonly string[]): AsyncIterable<Uint8Array> {
   const status = await proc.wait();
   const code = status.term_signal ? 128 + (SIGNALS[status.term_signal] ?? 0) : status.exit_status;
 
-  if (code !== 0) throw Object.assign(new Error((await stderr).trim() || `${argv[0]} exited with status ${code}`), { status: code });
+  if (code !== 0 && !options.signal?.aborted) throw Object.assign(new Error((await stderr).trim() || `${argv[0]} exited with status ${code}`), { status: code });
 }
 
 export function tjsPlatform(): Platform {

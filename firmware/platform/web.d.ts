@@ -32,6 +32,8 @@ declare const crypto: { getRandomValues<T extends Uint8Array>(array: T): T };
 interface AbortSignal {
   readonly aborted: boolean;
   readonly reason: unknown;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
 }
 
 declare class AbortController {

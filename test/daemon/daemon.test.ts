@@ -63,14 +63,14 @@ test('it publishes vpn-passthrough with the method signatures', () => {
   assert.ok(obj, log);
   const server = { name: 3, enabled: 7, protocol: 3, host: 3, host6: 3, allow: 1 };
 
-  assert.equal(toTable(obj!.signature ?? []), { status: {}, sessions: {}, apply: {}, probe: { server: 3, protocol: 3, host: 3, timeout: 5 }, set: { protocol: 3, enabled: 7, family: 3, hosts: 1 }, set_server: server, delete_server: { name: 3 }, check_server: server });
+  assert.equal(toTable(obj!.signature ?? []), { status: {}, sessions: {}, apply: {}, restore: { trigger: 3 }, probe: { server: 3, protocol: 3, host: 3, timeout: 5 }, set: { protocol: 3, enabled: 7, family: 3, hosts: 1 }, set_server: server, delete_server: { name: 3 }, check_server: server });
 });
 
 test('it applied at start and said so on the bus and in its log', () => {
   assert.is(applied()[0]!.data.ok, true);
   assert.match(log, /daemon starting/);
   assert.match(log, /applied in [\d.]+ ms: inside br-lan -> outside eth1 \[start\]/);
-  assert.match(chain('forward'), /vmap/);
+  assert.match(chain('classify'), /vmap/);
 });
 
 test('status over ubus is `vpn-passthrough status --json`', async () => {
@@ -201,7 +201,7 @@ test('SIGTERM: a clean exit, the rules left in place for the init script', async
   daemon.kill('SIGTERM');
   assert.is(await exit, 0);
   assert.match(log, /SIGTERM: stopping/);
-  assert.match(chain('forward'), /vmap/);
+  assert.match(chain('classify'), /vmap/);
 });
 
 test.after(async () => {

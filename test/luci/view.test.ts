@@ -39,6 +39,7 @@ function status(over: Partial<Status> = {}): Status {
       duration_ms: 42,
       diagnostics: [{ severity: 'error', code: 'nft_failed', message: 'nft failed to load the ruleset; the previous rules stay in place:\nError: Could not process rule' }],
     },
+    restores: { count: 2, recent: [{ time: 1_700_000_100, trigger: 'watchdog', lost: 'table inet vpn_passthrough is gone', event: 'delete table inet vpn_passthrough (by process 4242 (nft))' }] },
     diagnostics: [
       { severity: 'error', code: 'invalid_family', field: 'vpn-passthrough.l2tp.family', value: 'ipv5', message: "must be 'any', 'ipv4' or 'ipv6'" },
       { severity: 'warning', code: 'some_future_code', message: 'A message from a newer daemon.' },
@@ -145,6 +146,7 @@ test('status: applied, helper, counters, last apply error, diagnostics by code',
   assert.match(page, /vpn-passthrough\.l2tp\.family = ipv5: must be any, ipv4 or ipv6\./);
   assert.not.match(page, /must be 'any', 'ipv4' or 'ipv6'/);
   assert.match(page, /A message from a newer daemon\./);
+  assert.match(page, /Restored 2 times since boot: .*Last on .*: table inet vpn_passthrough is gone\. Noticed by: the service's watchdog/);
   assert.equal(buttons(node, 'Block now').length, 2);
   assert.equal(buttons(node, 'Allow now').length, 1);
 });
@@ -173,6 +175,14 @@ test('the daemon not running (ubus NOT_FOUND) is said plainly, with the runtime 
   const { node } = await runView(source, new Luci(daemon({ status: 4 })));
 
   assert.match(text(node), /The vpn-passthrough service is not running.*package txiki/);
+});
+
+test('no restores since boot: nothing said about them (also from a daemon without the field)', async () => {
+  for (const restores of [{ count: 0, recent: [] }, undefined]) {
+    const { node } = await runView(source, new Luci(daemon({ status: { ...status(), restores } })));
+
+    assert.not.match(text(node), /Restored/);
+  }
 });
 
 test('a switched-off master switch is shown', async () => {

@@ -8,15 +8,27 @@ import { paths } from '../paths.ts';
 
 const HELPER = { loaded: 'loaded', builtin: 'built into the kernel', missing: 'MISSING: install kmod-nf-nathelper-extra', unknown: 'not checked yet (PPTP has not been applied)' };
 
+const utc = (time: number) => `${new Date(time * 1000).toISOString().replace('T', ' ').slice(0, 19)} UTC`;
+
+/** How often the kernel lost our rules and they were put back, the last time and why. */
+function restoreLine(s: Status): string {
+  const last = s.restores.recent[0];
+
+  if (!last) return 'restored: never (the kernel has not lost our rules since boot)';
+
+  return `restored: ${s.restores.count} time${s.restores.count === 1 ? '' : 's'} since boot; last ${utc(last.time)}, noticed by ${last.trigger}: ${last.lost}${last.event ? ` (${last.event})` : ''}`;
+}
+
 export function statusLines(s: Status): string[] {
   const last = s.last_apply;
-  const when = last ? `${new Date(last.time * 1000).toISOString().replace('T', ' ').slice(0, 19)} UTC, ${last.ok ? 'ok' : 'FAILED'}, ${last.duration_ms} ms` : 'never';
+  const when = last ? `${utc(last.time)}, ${last.ok ? 'ok' : 'FAILED'}, ${last.duration_ms} ms` : 'never';
   const lines = [
     `vpn-passthrough ${s.version}: ${s.enabled ? 'enabled' : 'master switch OFF'}, rules ${s.applied ? 'loaded' : 'NOT loaded'} (last apply: ${when})`,
     `inside:  zones ${s.inside.zones.join(' ')} -> ${s.inside.devices.join(' ') || '(no devices)'}`,
     `outside: zones ${s.outside.zones.join(' ')} -> ${s.outside.devices.join(' ') || '(no devices)'}`,
     `pptp conntrack helper: ${HELPER[s.helper.pptp]}`,
     `log dropped attempts: ${s.log ? 'on' : 'off'}`,
+    restoreLine(s),
     '',
     ...table([
       ['protocol', 'state', 'family', 'hosts', 'passed', 'dropped'],
@@ -53,7 +65,7 @@ function serverTable(s: Status): string[] {
 }
 
 export const statusCommand: Command = {
-  summary: 'show what passes, counters, the helper and the last apply',
+  summary: 'show what passes, counters, the helper, the last apply and restores',
   usage: 'status [--json] [--confdir DIR]',
   async run(platform, args) {
     const s = await status(platform, paths(args), netifd(platform, args));

@@ -201,6 +201,30 @@ function formatCounter(c) {
 	return c ? N_(c.packets, '%d packet (%s)', '%d packets (%s)').format(c.packets, formatBytes(c.bytes)) : '-';
 }
 
+// Who noticed that the kernel had lost our rules (Status.restores).
+function triggerText(trigger) {
+	return {
+		watchdog: _('the service\'s watchdog'),
+		firewall4: _('firewall4, after it started or reloaded'),
+		start: _('the service, at its start')
+	}[trigger] || trigger;
+}
+
+/** Restores since boot: how often, the last one, when and why. */
+function renderRestores(restores) {
+	const last = restores && Array.isArray(restores.recent) ? restores.recent[0] : null;
+
+	if (!last)
+		return E([]);
+
+	return E('p', {}, [
+		E('strong', {}, _('Restored %d times since boot:').format(restores.count)), ' ',
+		_('something removed these rules from the kernel (a firewall stop, nft flush ruleset...) and the service put them back.'), ' ',
+		_('Last on %s: %s.').format(new Date(last.time * 1000).toLocaleString(), last.lost), ' ',
+		_('Noticed by:'), ' ', triggerText(last.trigger)
+	]);
+}
+
 /** rows: arrays of cell contents. On a phone the theme hides the header row
  * and labels each cell by its data-title. */
 function table(titles, rows, empty) {
@@ -290,6 +314,7 @@ return view.extend({
 				helper, ' ',
 				E('button', { 'class': 'cbi-button cbi-button-apply', 'disabled': readonly || null, 'click': ui.createHandlerFn(this, 'handleApplyNow') }, _('Apply again'))
 			]),
+			renderRestores(st.restores),
 			renderDiagnostics(last && !last.ok ? last.diagnostics : []),
 			renderDiagnostics((st.diagnostics || []).filter((d) => !aboutServer(d, st.servers || []))),
 			table([ _('Protocol'), _('State'), _('IP family'), _('Allowed hosts'), _('Passed (connections)'), _('Blocked (packets)'), '' ], rows, '')
