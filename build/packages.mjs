@@ -29,6 +29,7 @@ export const PACKAGES = [
     conffiles: ['/etc/config/vpn-passthrough'],
     files: [
       [BUNDLE_PATH, 'bundle', 0o644],
+      ['/usr/share/vpn-passthrough/firewall.include', 'files/usr/share/vpn-passthrough/firewall.include', 0o644],
       ['/usr/bin/vpn-passthrough', 'files/usr/bin/vpn-passthrough', 0o755],
       ['/etc/init.d/vpn-passthrough', 'files/etc/init.d/vpn-passthrough', 0o755],
       ['/etc/config/vpn-passthrough', 'files/etc/config/vpn-passthrough', 0o600],

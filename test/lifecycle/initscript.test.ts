@@ -10,6 +10,7 @@ const INIT = '/etc/init.d/vpn-passthrough';
 const TJS = '/usr/bin/tjs';
 const BUNDLE = '/usr/share/vpn-passthrough/vpn-passthrough.js';
 const TABLE_STATE = '/var/state/nft/vpn_passthrough';
+const STOPPED = '/var/run/vpn-passthrough/stopped';
 
 let router: Router;
 
@@ -79,13 +80,17 @@ test('stop removes our table and says so; with no table it stays quiet', () => {
   assert.equal(callsOf(calls, 'procd_kill'), [['procd_kill', 'vpn-passthrough', '']]);
   assert.not.ok(router.exists(TABLE_STATE));
   assert.not.ok(router.exists('/var/run/procd/vpn-passthrough'), 'the daemon is stopped');
+  // procd stops the daemon after stop_service: the mark tells it not to put the table back.
+  assert.ok(router.exists(STOPPED), 'the daemon was told the table goes on purpose');
 
+  router.sh(`rm ${STOPPED}`);
   const again = router.sh(`${INIT} stop`);
   const quiet = router.takeCalls();
 
   assert.is(again.stderr, '');
   assert.equal(callsOf(quiet, 'nft'), [['nft', 'list', 'table', 'inet', 'vpn_passthrough']]);
   assert.equal(callsOf(quiet, 'logger'), []);
+  assert.not.ok(router.exists(STOPPED), 'no daemon, no table: nothing to tell');
 });
 
 test("stop also empties firewall4's chain of the VPN servers and removes the file fw4 includes", () => {
@@ -139,6 +144,7 @@ test('restart and a stop for a package upgrade keep the rules until the next dae
   assert.equal(callsOf(calls, 'nft'), []);
   assert.equal(callsOf(calls, 'procd_kill'), [['procd_kill', 'vpn-passthrough', '']]);
   assert.ok(router.exists(TABLE_STATE));
+  assert.not.ok(router.exists(STOPPED), 'the next daemon keeps restoring the rules');
 });
 
 test('enable starts it after the firewall (fw4 is START=19); disable undoes it', () => {

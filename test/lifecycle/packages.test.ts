@@ -109,6 +109,35 @@ test('uci-defaults writes the default config only when there is none', () => {
   assert.is(router.read('/etc/config/vpn-passthrough'), USER_CONFIG, 'an existing config is never touched');
 });
 
+const INCLUDE = ['firewall.vpn_passthrough=include', "firewall.vpn_passthrough.type='script'", "firewall.vpn_passthrough.path='/usr/share/vpn-passthrough/firewall.include'", "firewall.vpn_passthrough.fw4_compatible='1'"];
+
+test("uci-defaults adds firewall4's include for our script once, and only where firewall4 is configured", () => {
+  router = new Router();
+  router.install('/etc/uci-defaults/90-vpn-passthrough', 'files/etc/uci-defaults/90-vpn-passthrough', 0o644);
+  const run = () => router.sh('cd /etc/uci-defaults && . ./90-vpn-passthrough');
+  const firewallCalls = () => callsOf(router.takeCalls(), 'uci').filter((c) => c.some((a) => a.startsWith('firewall')));
+
+  router.takeCalls();
+  assert.is(run().status, 0);
+  assert.equal(firewallCalls(), [], 'no /etc/config/firewall: no firewall4 to hook into');
+
+  router.write('/etc/config/firewall', '');
+  assert.is(run().status, 0);
+  assert.equal(firewallCalls(), [
+    ['uci', '-q', 'get', 'firewall.vpn_passthrough'],
+    ['uci', '-q', 'set', 'firewall.vpn_passthrough=include'],
+    ['uci', '-q', 'set', 'firewall.vpn_passthrough.type=script'],
+    ['uci', '-q', 'set', 'firewall.vpn_passthrough.path=/usr/share/vpn-passthrough/firewall.include'],
+    ['uci', '-q', 'set', 'firewall.vpn_passthrough.fw4_compatible=1'],
+    ['uci', '-q', 'commit', 'firewall'],
+  ]);
+
+  // Once there (`uci show firewall` lists it), it is left as it is, even if the owner changed it.
+  router.write('/etc/uci-show/firewall', `${router.read('/etc/uci-show/firewall')}${INCLUDE.join('\n')}\nfirewall.vpn_passthrough.enabled='0'\n`);
+  assert.is(run().status, 0);
+  assert.equal(firewallCalls(), [['uci', '-q', 'get', 'firewall.vpn_passthrough']]);
+});
+
 test('opkg upgrade keeps the changed config and restarts the daemon, the rules staying in place', () => {
   router = new Router();
   const opkg = new Opkg(router);
@@ -141,6 +170,7 @@ for (const changed of [false, true]) {
     opkg.install(core);
     opkg.install(luci);
     router.write('/var/run/vpn-passthrough/last-apply.json', '{}');
+    router.write('/etc/uci-show/firewall', `${router.read('/etc/uci-show/firewall')}${INCLUDE.join('\n')}\n`);
     if (changed) router.write('/etc/config/vpn-passthrough', USER_CONFIG, 0o600);
     router.takeCalls();
 
@@ -151,6 +181,12 @@ for (const changed of [false, true]) {
     for (const r of [luciRemove.prerm, luciRemove.postrm, coreRemove.prerm, coreRemove.postrm]) assert.is(r.status, 0, r.stderr);
     assert.match(coreRemove.prerm.stderr, /removed table inet vpn_passthrough/);
     assert.equal(callsOf(calls, 'nft').filter((c) => c[1] === 'delete'), [['nft', 'delete', 'table', 'inet', 'vpn_passthrough']]);
+    // Our firewall include goes (as `uci show firewall` lists it here), and nothing else of firewall4's.
+    assert.equal(callsOf(calls, 'uci').filter((c) => c.some((a) => a.startsWith('firewall'))), [
+      ['uci', '-q', 'get', 'firewall.vpn_passthrough.path'],
+      ['uci', '-q', 'delete', 'firewall.vpn_passthrough'],
+      ['uci', '-q', 'commit', 'firewall'],
+    ]);
     assert.not.ok(router.exists(TABLE_STATE));
     assert.not.ok(router.exists('/var/run/procd/vpn-passthrough'), 'the daemon is stopped');
     assert.equal(router.files(), [...baseline, ...(changed ? ['/etc/config/vpn-passthrough'] : [])].sort());
@@ -253,6 +289,7 @@ for (const changed of [false, true]) {
     apk.add(coreApk);
     apk.add(luciApk);
     router.write('/var/run/vpn-passthrough/last-apply.json', '{}');
+    router.write('/etc/uci-show/firewall', `${router.read('/etc/uci-show/firewall')}${INCLUDE.join('\n')}\n`);
     if (changed) {
       router.write('/etc/config/vpn-passthrough', USER_CONFIG, 0o600);
       apk.add(coreApk);
@@ -267,6 +304,7 @@ for (const changed of [false, true]) {
     for (const r of [luciDel.preDeinstall, luciDel.postDeinstall!, coreDel.preDeinstall, coreDel.postDeinstall!]) assert.is(r.status, 0, r.stderr);
     assert.match(coreDel.preDeinstall.stderr, /removed table inet vpn_passthrough/);
     assert.equal(callsOf(calls, 'nft').filter((c) => c[1] === 'delete'), [['nft', 'delete', 'table', 'inet', 'vpn_passthrough']]);
+    assert.equal(callsOf(calls, 'uci').filter((c) => c[2] === 'delete'), [['uci', '-q', 'delete', 'firewall.vpn_passthrough']], 'our firewall include goes');
     assert.not.ok(router.exists(TABLE_STATE));
     assert.not.ok(router.exists('/var/run/procd/vpn-passthrough'), 'the daemon is stopped');
     assert.not.ok(router.exists('/etc/rc.d/S20vpn-passthrough'), 'disabled');
