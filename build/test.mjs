@@ -1,12 +1,16 @@
 // Runs the uvu tests: esbuild turns each test/**/*.test.ts into an ESM file
 // under dist/test (tsc has checked the types already), then each file runs
 // in its own Node process, so one that hangs or crashes is reported by name
-// and cannot take the others down.
+// and cannot take the others down. Then the traffic tests (test/net) run
+// once more while every CPU is kept busy by a spinning process (started
+// here and killed by its PID): they must hold on a busy machine, as on CI.
 //
 //   node build/test.mjs [substring ...]     only the files whose path matches
+//   TEST_LOAD=0 node build/test.mjs ...     without the run under load
 
 import { spawn } from 'node:child_process';
 import { readdirSync, rmSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
 
 import * as esbuild from 'esbuild';
@@ -69,14 +73,14 @@ await esbuild.build({
   define: { __VERSION__: JSON.stringify(VERSION) },
 });
 
-function runFile(file) {
+function runFile(file, env = {}) {
   const compiled = join(OUT, relative('test', file)).replace(/\.ts$/, '.mjs');
   const code = `globalThis.UVU_DEFER = 1; const { run } = await import('uvu/run'); await run([{ name: ${JSON.stringify(file)}, file: ${JSON.stringify(compiled)} }]);`;
 
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--enable-source-maps', '--input-type=module', '-e', code], {
       cwd: ROOT,
-      env: { ...process.env, VPNPT_TEST_OUT: OUT },
+      env: { ...process.env, VPNPT_TEST_OUT: OUT, ...env },
       stdio: 'inherit',
       detached: true, // its own process group, so a timeout kills what it started too
     });
@@ -94,6 +98,22 @@ function runFile(file) {
   });
 }
 
+/** One process per CPU spinning at the tests' own priority, until killed. */
+function startHogs() {
+  const hogs = Array.from({ length: availableParallelism() }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+  const kill = () => {
+    for (const h of hogs) {
+      try {
+        process.kill(h.pid, 'SIGKILL');
+      } catch {}
+    }
+  };
+
+  process.on('exit', kill);
+
+  return { pids: hogs.map((h) => h.pid), kill };
+}
+
 const failed = [];
 const started = Date.now();
 
@@ -102,13 +122,26 @@ for (const file of files) {
   if (!(await runFile(file))) failed.push(file);
 }
 
+const traffic = files.filter((f) => f.startsWith('test/net/'));
+
+if (traffic.length > 0 && process.env.TEST_LOAD !== '0') {
+  const hogs = startHogs();
+
+  console.log(`\n=== the traffic tests again, every CPU busy (spinning processes ${hogs.pids.join(', ')})`);
+  for (const file of traffic) {
+    console.log(`\n=== ${file} (under load)`);
+    if (!(await runFile(file, { VPNPT_UNDER_LOAD: '1' }))) failed.push(`${file} (under load)`);
+  }
+  hogs.kill();
+}
+
 const seconds = ((Date.now() - started) / 1000).toFixed(1);
 
 rmSync(OUT, { recursive: true, force: true });
 
 if (failed.length > 0) {
-  console.error(`\ntest: ${failed.length} of ${files.length} files FAILED (${seconds} s):\n  ${failed.join('\n  ')}`);
+  console.error(`\ntest: ${failed.length} of ${files.length + traffic.length} runs FAILED (${seconds} s):\n  ${failed.join('\n  ')}`);
   process.exit(1);
 }
 
-console.log(`\ntest: all ${files.length} files passed (${seconds} s)`);
+console.log(`\ntest: all ${files.length} files passed${traffic.length && process.env.TEST_LOAD !== '0' ? `, ${traffic.length} of them again under load` : ''} (${seconds} s)`);

@@ -26,6 +26,21 @@ const inNs = (ns: string | undefined, argv: readonly string[]) => (ns ? ['ip', '
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** Waits until `fn` gives a truthy value (checked every 20 ms) and returns
+ * it; throws naming `what` after timeoutMs. The timeout is a bound for a
+ * machine that is busy, never a guess of how long things take. */
+export async function until<T>(fn: () => T | undefined | null | false | 0, timeoutMs: number, what: string): Promise<T> {
+  const deadline = now() + timeoutMs;
+
+  for (;;) {
+    const value = fn();
+
+    if (value) return value;
+    if (now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
 /** Monotonic milliseconds on the clock Python's time.monotonic() reads (CLOCK_MONOTONIC). */
 export const now = () => Number(process.hrtime.bigint()) / 1e6;
 
