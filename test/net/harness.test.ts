@@ -147,7 +147,8 @@ test('IPsec: two strongSwan clients bring up NAT-T tunnels at once through fw4 a
     const blocked = await initiate(k1b);
 
     assert.not.ok(blocked.established, blocked.output);
-    assert.ok(blocked.ms < 3000, `it took ${blocked.ms} ms to give up`);
+    // Given up by charon's short retransmits (about 1.5 s idle), not by swanctl's --timeout 5.
+    assert.ok(blocked.ms < 4500, `it took ${blocked.ms} ms to give up`);
     await k1b.stop();
   } finally {
     removeHandDrop();
@@ -161,7 +162,7 @@ test('L2TP: xl2tpd LACs in both clients get a control tunnel and a call; a UDP 1
 
   try {
     const lacs = [l2tpClient(topo, 'c1'), l2tpClient(topo, 'c2')];
-    const outcomes = await Promise.all(lacs.map((l) => l2tpOutcome(l, 3000)));
+    const outcomes = await Promise.all(lacs.map((l) => l2tpOutcome(l, 10_000)));
 
     for (const o of outcomes) assert.equal([o.tunnel, o.call], [true, true], o.log);
     await Promise.all(lacs.map((l) => l.stop()));

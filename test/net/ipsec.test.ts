@@ -25,12 +25,17 @@ test.after(() => topo.destroy());
 async function withTunnels(clients: readonly ('c1' | 'c2')[], family: Family, body: (charons: Charon[]) => Promise<void>): Promise<void> {
   topo.flushConntrack();
   const server = await ipsecServer(topo);
-  const charons = await Promise.all(clients.map((c) => ipsecClient(topo, c, family)));
 
   try {
-    await body(charons);
+    const charons = await Promise.all(clients.map((c) => ipsecClient(topo, c, family)));
+
+    try {
+      await body(charons);
+    } finally {
+      await Promise.all(charons.map((c) => c.stop()));
+    }
   } finally {
-    await Promise.all([server.stop(), ...charons.map((c) => c.stop())]);
+    await server.stop();
   }
 }
 

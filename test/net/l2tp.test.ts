@@ -31,7 +31,7 @@ for (const fw4 of FW4) {
     const lacs = [l2tpClient(topo, 'c1'), l2tpClient(topo, 'c2')];
 
     try {
-      const outcomes = await Promise.all(lacs.map((l) => l2tpOutcome(l, 3000)));
+      const outcomes = await Promise.all(lacs.map((l) => l2tpOutcome(l, 10_000)));
 
       outcomes.forEach((o, i) => assert.equal({ tunnel: o.tunnel, call: o.call }, { tunnel: true, call: true }, `c${i + 1}: ${o.log}`));
       const first = await lns.waitFor((l) => /Call established with 10\.0\.2\.15/.test(l.text), 1000, from);

@@ -112,7 +112,7 @@ for (const fw4 of FW4) {
   test(`[${fw4}] disabled: no control connection, neither TCP 1723 nor GRE gets out (IPv4, IPv6), the others still pass`, async () => {
     topo.flushConntrack();
     vpn.mustApply({ pptp: { enabled: false } });
-    const s = await pptpSession(topo, 'c1', 4, { waitS: 0.5 });
+    const s = await pptpSession(topo, 'c1', 4, { waitS: 0.5, connectS: 0.5 });
 
     await s.close();
     assert.is(s.control.control, 'failed', JSON.stringify(s.control));

@@ -41,14 +41,19 @@ async function assertReachFrom(expected: Partial<Record<Client, Reach>>): Promis
 async function ikeUp(): Promise<{ 4: boolean; 6: boolean }> {
   topo.flushConntrack();
   const server = await ipsecServer(topo);
-  const clients = await Promise.all([ipsecClient(topo, 'c1', 4), ipsecClient(topo, 'c2', 6)]);
 
   try {
-    const [v4, v6] = await Promise.all(clients.map(initiate));
+    const clients = await Promise.all([ipsecClient(topo, 'c1', 4), ipsecClient(topo, 'c2', 6)]);
 
-    return { 4: v4!.established, 6: v6!.established };
+    try {
+      const [v4, v6] = await Promise.all(clients.map(initiate));
+
+      return { 4: v4!.established, 6: v6!.established };
+    } finally {
+      await Promise.all(clients.map((c) => c.stop()));
+    }
   } finally {
-    await Promise.all([server.stop(), ...clients.map((c) => c.stop())]);
+    await server.stop();
   }
 }
 
@@ -96,22 +101,27 @@ for (const fw4 of FW4) {
   test(`[${fw4}] hosts: real peers — c1 listed gets PPTP (with its GRE) and an IKEv2 tunnel, c2 gets neither`, async () => {
     vpn.mustApply(all({ hosts: [ADDR.c1[4]] }));
     topo.flushConntrack();
-    const [p1, p2] = await Promise.all([pptpSession(topo, 'c1'), pptpSession(topo, 'c2', 4, { waitS: 0.5 })]);
+    const [p1, p2] = await Promise.all([pptpSession(topo, 'c1'), pptpSession(topo, 'c2', 4, { waitS: 0.5, connectS: 0.5 })]);
 
     await Promise.all([p1.close(), p2.close()]);
     assert.equal([p1.control.control, p1.burst?.own], ['ok', 3], JSON.stringify(p1));
     assert.is(p2.control.control, 'failed', JSON.stringify(p2.control));
 
     const server = await ipsecServer(topo);
-    const clients = await Promise.all([ipsecClient(topo, 'c1'), ipsecClient(topo, 'c2')]);
 
     try {
-      const [i1, i2] = await Promise.all(clients.map(initiate));
+      const clients = await Promise.all([ipsecClient(topo, 'c1'), ipsecClient(topo, 'c2')]);
 
-      assert.ok(i1!.established, i1!.output);
-      assert.not.ok(i2!.established, i2!.output);
+      try {
+        const [i1, i2] = await Promise.all(clients.map(initiate));
+
+        assert.ok(i1!.established, i1!.output);
+        assert.not.ok(i2!.established, i2!.output);
+      } finally {
+        await Promise.all(clients.map((c) => c.stop()));
+      }
     } finally {
-      await Promise.all([server.stop(), ...clients.map((c) => c.stop())]);
+      await server.stop();
     }
   });
 }

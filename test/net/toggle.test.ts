@@ -139,7 +139,7 @@ for (const fw4 of FW4) {
       const lac = l2tpClient(topo, 'c2');
 
       try {
-        const o = await l2tpOutcome(lac, 3000);
+        const o = await l2tpOutcome(lac, 10_000);
 
         assert.equal([o.tunnel, o.call], [true, true], o.log);
       } finally {

@@ -24,7 +24,7 @@ export interface ServerCall {
 export async function pptpServer(topo: Topology): Promise<Daemon> {
   const d = topo.daemon('server', 'pptp-server', [PYTHON, SCRIPT, 'server']);
 
-  if (!(await d.waitJson((v) => v.ready === true, 3000))) throw new Error(`pptp server did not start: ${d.text()}`);
+  if (!(await d.waitJson((v) => v.ready === true, 10_000))) throw new Error(`pptp server did not start: ${d.text()}`);
 
   return d;
 }
@@ -32,7 +32,7 @@ export async function pptpServer(topo: Topology): Promise<Daemon> {
 export const serverCalls = (server: Daemon): ServerCall[] => server.json<ServerCall>().filter((e) => e.event === 'call');
 
 /** The calls the server reports after `from` calls, once there are `count` of them (its output may lag the clients'). */
-export async function newCalls(server: Daemon, from: number, count: number, timeoutMs = 1000): Promise<ServerCall[]> {
+export async function newCalls(server: Daemon, from: number, count: number, timeoutMs = 10_000): Promise<ServerCall[]> {
   const deadline = Date.now() + timeoutMs;
 
   while (serverCalls(server).length < from + count && Date.now() < deadline) {
@@ -73,13 +73,16 @@ export interface Session {
 
 /** One PPTP session from an inside client (or the router itself):
  * control connection, call, `gre` GRE packets and their echoes. It stays
- * open (for conntrack -L) until close(). */
-export async function pptpSession(topo: Topology, client: Host, family: Family = 4, options: { gre?: number; waitS?: number } = {}): Promise<Session> {
+ * open (for conntrack -L) until close(). waitS: how long GRE replies are
+ * waited for; connectS: how long a control step may take (short only where
+ * the control connection is meant to fail). */
+export async function pptpSession(topo: Topology, client: Host, family: Family = 4, options: { gre?: number; waitS?: number; connectS?: number } = {}): Promise<Session> {
   const tag = newTag(`pptp-${client}`);
   const waitS = options.waitS ?? 1;
-  const d = topo.daemon(client, 'pptp-client', [PYTHON, SCRIPT, 'client', hostAddress('server', family), tag, '--call-id', String(CALL_ID), '--gre', String(options.gre ?? 3), '--wait', String(waitS)]);
-  const control = await d.waitJson<Control>((v) => 'control' in v, (waitS + 2) * 1000);
-  const burst = control?.control === 'ok' ? await d.waitJson<Burst>((v) => 'gre_sent' in v, (waitS + 2) * 1000) : undefined;
+  const connectS = options.connectS ?? 10;
+  const d = topo.daemon(client, 'pptp-client', [PYTHON, SCRIPT, 'client', hostAddress('server', family), tag, '--call-id', String(CALL_ID), '--gre', String(options.gre ?? 3), '--wait', String(waitS), '--connect', String(connectS)]);
+  const control = await d.waitJson<Control>((v) => 'control' in v, (3 * connectS + 10) * 1000);
+  const burst = control?.control === 'ok' ? await d.waitJson<Burst>((v) => 'gre_sent' in v, (waitS + 10) * 1000) : undefined;
   const close = async () => {
     d.closeStdin();
     await Promise.race([d.exited, new Promise((r) => setTimeout(r, 1000))]);
@@ -99,7 +102,7 @@ export async function pptpSession(topo: Topology, client: Host, family: Family =
 export async function pptpStream(topo: Topology, client: Client, everyMs = 20): Promise<{ daemon: Daemon; control: Control; tag: string }> {
   const tag = newTag(`pptpstream-${client}`);
   const d = topo.daemon(client, 'pptp-stream', [PYTHON, SCRIPT, 'client', hostAddress('server', 4), tag, '--call-id', String(CALL_ID), '--stream', String(everyMs)]);
-  const control = await d.waitJson<Control>((v) => 'control' in v, 3000);
+  const control = await d.waitJson<Control>((v) => 'control' in v, 35_000);
 
   if (!control) throw new Error(`pptp stream client on ${client} said nothing: ${d.text()}`);
 

@@ -2,16 +2,19 @@
 //
 // A Sniffer (peers/sniff.py) watches one host's eth0 from before its
 // firewall and sockets. Probes (peers/probe.py) carry a unique tag. To know
-// that a probe was dropped rather than slow, every batch ends with an ICMP
-// echo to the sniffing host (which no passthrough rule touches) as a
-// barrier: once the barrier has arrived, so has everything sent before it.
+// that a probe was dropped rather than slow, every batch ends with ICMP
+// echoes to the sniffing host (which no passthrough rule touches) as a
+// barrier: two of them, 50 ms apart. Once the second has been read, so has
+// everything sent before the first, even a packet another CPU handed to the
+// sniffer's socket after the first one: however busy the machine, reading
+// goes in the order of arrival, and the sender's 50 ms pause is real time.
 
 import { resolve } from 'node:path';
 
 import * as assert from 'uvu/assert';
 
 import { ADDR, type Family, type Host, type Topology } from './topology.ts';
-import { PYTHON, exec, must, sleep, type Daemon } from './proc.ts';
+import { PYTHON, exec, must, type Daemon } from './proc.ts';
 
 const PEERS = resolve('test/net/peers');
 
@@ -63,7 +66,7 @@ export class Sniffer {
   static async start(topo: Topology, host: Host = 'server', iface = 'eth0'): Promise<Sniffer> {
     const d = topo.daemon(host, 'sniff', [PYTHON, `${PEERS}/sniff.py`, iface]);
 
-    if (!(await d.waitJson((v) => v.ready === true, 3000))) throw new Error(`sniffer on ${host} did not start: ${d.text()}`);
+    if (!(await d.waitJson((v) => v.ready === true, 10_000))) throw new Error(`sniffer on ${host} did not start: ${d.text()}`);
 
     return new Sniffer(host, d);
   }
@@ -111,13 +114,12 @@ export async function sendProbes(topo: Topology, from: Host, probes: Probe[]): P
  * sniffer saw (each probe's packets, by its tag). */
 export async function probe(topo: Topology, from: Host, sniffer: Sniffer, probes: Probe[]): Promise<Map<string, Packet[]>> {
   const families = new Set(probes.map((p) => (p.dst.includes(':') ? 6 : 4) as Family));
-  const barriers = [...families].map((f) => ({ kind: 'icmp' as const, dst: hostAddress(sniffer.host, f), tag: newTag(`barrier${f}`) }));
+  const barriers = [...families].map((f) => ({ kind: 'icmp' as const, dst: hostAddress(sniffer.host, f), tag: newTag(`barrier${f}`), count: 2, every: 50 }));
 
   await sendProbes(topo, from, [...probes, ...barriers]);
   for (const b of barriers) {
-    if (!(await sniffer.waitTag(b.tag, 2000))) throw new Error(`the barrier ping ${from} -> ${b.dst} never arrived: the test bed itself is broken`);
+    if (!(await sniffer.waitTag(`${b.tag}.1`, 10_000))) throw new Error(`the barrier ping ${from} -> ${b.dst} never arrived: the test bed itself is broken`);
   }
-  await sleep(30); // packets of one sender may sit on another CPU's backlog for a moment
 
   return new Map(probes.map((p) => [p.tag, sniffer.tagged(p.tag)]));
 }

@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { exec, sleep, type Daemon, type Result } from './proc.ts';
+import { exec, now, sleep, type Daemon, type Result } from './proc.ts';
 import { ADDR, type Client, type Family, type Host, type Topology } from './topology.ts';
 
 /** The server's inside address (on its lo), reachable only through a tunnel. */
@@ -55,13 +55,20 @@ export async function startCharon(topo: Topology, host: Host, swanctlConf: strin
   const daemon = topo.daemon(host, 'charon', ['unshare', '-m', '--propagation', 'private', 'sh', '-c', `mount --bind ${dir}/run /run && exec /usr/lib/ipsec/charon`], { ...process.env, STRONGSWAN_CONF: join(dir, 'strongswan.conf') });
   const swanctl = (args: readonly string[], timeoutMs = 5000) => exec(['swanctl', ...args, '--uri', uri], { timeoutMs });
 
-  for (let i = 0; !existsSync(join(dir, 'charon.vici')); i++) {
-    if (i > 300 || !daemon.running) throw new Error(`charon on ${host} did not start: ${daemon.text()}`);
-    await sleep(10);
-  }
-  const loaded = await swanctl(['--load-all', '--file', join(dir, 'swanctl.conf')]);
+  // The socket file appears when charon binds it, a moment before it
+  // listens: on a busy machine that moment can be long, so retry a refusal.
+  const ready = now() + 15_000;
+  let loaded: Result | undefined;
 
-  if (loaded.status !== 0) throw new Error(`swanctl --load-all on ${host}: ${loaded.stdout}${loaded.stderr}`);
+  while (!loaded || (loaded.status !== 0 && /Connection refused|No such file/.test(loaded.stdout + loaded.stderr) && now() < ready)) {
+    if (!daemon.running) throw new Error(`charon on ${host} did not start: ${daemon.text()}`);
+    if (loaded) await sleep(20);
+    loaded = existsSync(join(dir, 'charon.vici')) ? await swanctl(['--load-all', '--file', join(dir, 'swanctl.conf')]) : { status: 1, stdout: '', stderr: 'No such file (the vici socket, yet)' };
+  }
+  if (loaded.status !== 0) {
+    await daemon.stop();
+    throw new Error(`swanctl --load-all on ${host}: ${loaded.stdout}${loaded.stderr}`);
+  }
 
   return { host, daemon, swanctl, stop: () => daemon.stop() };
 }

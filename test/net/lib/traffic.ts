@@ -23,15 +23,15 @@ export interface StreamResult {
 export async function tcpStream(topo: Topology, from: Host, family: Family, everyMs = 10): Promise<{ stop(): Promise<StreamResult> }> {
   const server = topo.daemon('server', 'stream-server', [PYTHON, STREAM, 'server', String(STREAM_PORT)]);
 
-  if (!(await server.waitJson((v) => v.ready === true, 3000))) throw new Error(`stream server did not start: ${server.text()}`);
+  if (!(await server.waitJson((v) => v.ready === true, 10_000))) throw new Error(`stream server did not start: ${server.text()}`);
   const client = topo.daemon(from, 'stream-client', [PYTHON, STREAM, 'client', hostAddress('server', family), String(STREAM_PORT), String(everyMs)]);
 
-  if (!(await client.waitJson((v) => v.connected === true, 3000))) throw new Error(`stream client did not connect: ${client.text()}`);
+  if (!(await client.waitJson((v) => v.connected === true, 10_000))) throw new Error(`stream client did not connect: ${client.text()}`);
 
   return {
     async stop() {
       client.closeStdin();
-      const result = await client.waitJson<StreamResult>((v) => 'sent' in v, 3000);
+      const result = await client.waitJson<StreamResult>((v) => 'sent' in v, 10_000);
 
       await Promise.all([client.stop(), server.stop()]);
       if (!result) throw new Error(`stream client gave no result: ${client.text()}`);

@@ -33,7 +33,7 @@ require authentication = no
 length bit = yes
 `);
 
-  if (!(await d.waitFor((l) => /Listening on IP address/.test(l.text), 3000))) throw new Error(`xl2tpd LNS did not start: ${d.text()}`);
+  if (!(await d.waitFor((l) => /Listening on IP address/.test(l.text), 10_000))) throw new Error(`xl2tpd LNS did not start: ${d.text()}`);
 
   return d;
 }

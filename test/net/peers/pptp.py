@@ -11,14 +11,17 @@ tracker only look at the headers.
         Call ID that sender's Outgoing-Call-Request carried (as the server saw
         it, i.e. after NAT). One JSON line per event; {"ready": true} first.
 
-    pptp.py client SERVER TAG [--call-id N] [--gre N] [--wait S] [--stream MS]
+    pptp.py client SERVER TAG [--call-id N] [--gre N] [--wait S] [--connect S] [--stream MS]
         Opens a control connection and a call, prints {"control": ...}, then
         sends N GRE packets keyed by the server's Call ID and prints which
         replies came back keyed by its own Call ID: "own" carry its tag,
         "foreign" someone else's. With --stream it instead sends one GRE
         packet and one Echo-Request every MS and prints a line per reply
         until stdin closes. It keeps the control connection open until stdin
-        closes, so the test can look at conntrack meanwhile.
+        closes, so the test can look at conntrack meanwhile. --wait is how
+        long GRE replies are waited for (1 s), --connect how long each step
+        of the control connection may take before it counts as failed (10 s:
+        a busy machine is slow, a blocked one never answers).
 """
 
 import argparse
@@ -182,7 +185,7 @@ def server(_args):
 def client(args):
     family = socket.AF_INET6 if ':' in args.server else socket.AF_INET
     conn = socket.socket(family, socket.SOCK_STREAM)
-    conn.settimeout(args.wait)
+    conn.settimeout(args.connect)
     try:
         conn.connect((args.server, PORT))
         conn.sendall(sccrq())
@@ -277,6 +280,7 @@ def main():
     ap.add_argument('--call-id', type=int, default=0x1234)
     ap.add_argument('--gre', type=int, default=3)
     ap.add_argument('--wait', type=float, default=1.0)
+    ap.add_argument('--connect', type=float, default=10.0)
     ap.add_argument('--stream', type=float, default=0)
     args = ap.parse_args()
     try:
