@@ -7,7 +7,7 @@
 //   3. sessions: classifying a conntrack table vs just reading it, on tjs and
 //      Node, 65,536 and 262,144 entries, 1 VPN flow in 1,000 and 1 in 10;
 //      time and peak memory
-//   4. footprint: bundle, packages, the daemon
+//   4. footprint: bundle, packages, the daemon (and its watchdog's idle cost)
 // Needs root (network namespaces) and what build/test-tools.sh installs.
 // TJS=/path/to/tjs adds txiki.js figures (the router's runtime).
 
@@ -21,7 +21,8 @@ import * as esbuild from 'esbuild';
 import { DIST, ROOT, VERSION } from './common.mjs';
 
 const OUT = join(DIST, 'bench');
-const SHARED = process.env.VPNPT_SHARED_FIXTURES ?? [join(ROOT, '..', 'shared', 'fixtures'), '/work/shared/fixtures'].find((dir) => existsSync(dir));
+/** The recorded fixtures: $VPNPT_SHARED_FIXTURES, else shared/fixtures beside the checkout. */
+const SHARED = process.env.VPNPT_SHARED_FIXTURES || join(ROOT, '..', 'shared', 'fixtures');
 const TJS = process.env.TJS;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 30);
 // BENCH_ONLY=sessions (or apply, forwarding, footprint; comma-separated) runs just those.
@@ -74,15 +75,11 @@ async function applyLatency(dir) {
   const statedir = join(dir, 'state');
   const inNs = (argv) => ['ip', 'netns', 'exec', ns, ...argv];
 
-  mkdirSync(confdir);
   mkdirSync(statedir);
-  copyFileSync(join(SHARED, 'fw4/upstream-default.firewall.uci'), join(confdir, 'firewall'));
-  copyFileSync(join(ROOT, 'test/fixtures/network'), join(confdir, 'network'));
   spawnSync('ip', ['netns', 'del', ns]);
   sh(['ip', 'netns', 'add', ns]);
   try {
     sh(['ip', '-n', ns, '-batch', '-'], 'link set lo up\nlink add br-lan type bridge\nlink add eth1 type veth peer name eth1-peer\n');
-    writeFileSync(join(dir, 'fw4.nft'), fw4Script('upstream-default'));
     sh(inNs(['nft', '-f', join(dir, 'fw4.nft')]));
 
     // (a) the daemon's path, in one warm process.
@@ -211,15 +208,24 @@ async function footprint(dir) {
   sh(['ip', 'netns', 'add', ns]);
   try {
     sh(['ip', '-n', ns, '-batch', '-'], 'link set lo up\nlink add br-lan type bridge\nlink add eth1 type veth peer name eth1-peer\n');
-    if (!existsSync(join(dir, 'fw4.nft'))) writeFileSync(join(dir, 'fw4.nft'), fw4Script('upstream-default'));
     sh(['ip', 'netns', 'exec', ns, 'nft', '-f', join(dir, 'fw4.nft')]);
     const runtimes = [['Node', process.execPath, join(OUT, 'vpn-passthrough.mjs')], ...(TJS ? [['tjs', TJS, 'run', bundle]] : [])];
+    const idle = Number(process.env.BENCH_IDLE_SECONDS ?? 20);
+    const reloads = 20;
+    const cpu = (x) => `${x.toFixed(1)} ms`;
 
     for (const [name, ...command] of runtimes) {
-      rmSync(statedir, { recursive: true, force: true });
-      const r = json([process.execPath, join(OUT, 'daemon.mjs'), ns, join(dir, 'config'), statedir, join(dir, 'ubus.sock'), '--', ...command]);
+      const daemon = (flags) => {
+        rmSync(statedir, { recursive: true, force: true });
+
+        return json([process.execPath, join(OUT, 'daemon.mjs'), ns, join(dir, 'config'), statedir, join(dir, 'ubus.sock'), join(dir, 'fw4.nft'), String(idle), String(reloads), '--', ...command, ...flags]);
+      };
+      const [r, off] = [daemon([]), daemon(['--no-watchdog'])];
+      const m = r.monitor;
 
       console.log(`   daemon under ${name}: start to ready (object published, rules applied) ${ms(r.ready)}; idle RSS ${r.rss.toFixed(1)} MiB${name === 'tjs' ? ' (information; measured on the target)' : ''}`);
+      console.log(`     watchdog, idle ${idle} s: the daemon used ${cpu(r.idle.cpu_ms)} CPU (${cpu(off.idle.cpu_ms)} without the watchdog), RSS ${r.rss.toFixed(1)} vs ${off.rss.toFixed(1)} MiB; its nft monitor child ${m ? `${cpu(m.idle_cpu_ms)} CPU, RSS ${m.rss.toFixed(1)} MiB` : 'NOT RUNNING'}`);
+      console.log(`     watchdog, ${reloads} loads of fw4's ruleset (events it reads, not about our table): daemon ${cpu(r.reloads.cpu_ms)} vs ${cpu(off.reloads.cpu_ms)} without, nft monitor ${m ? cpu(m.reload_cpu_ms) : '-'}: ${m ? cpu((r.reloads.cpu_ms - off.reloads.cpu_ms + m.reload_cpu_ms) / reloads) : '-'} per fw4 reload`);
     }
   } finally {
     spawnSync('ip', ['netns', 'del', ns]);
@@ -230,13 +236,24 @@ if (process.getuid?.() !== 0) {
   console.error('bench: needs root (network namespaces, nftables)');
   process.exit(1);
 }
+if (!existsSync(SHARED)) {
+  console.error(`bench: the recorded fixtures are not at ${SHARED}: put the shared/ directory beside the repository, or set VPNPT_SHARED_FIXTURES`);
+  process.exit(1);
+}
+// The forwarding figure drives the command the way the tests do (test/lib/cli.ts): the bundle built here.
+process.env.VPNPT_TEST_OUT = OUT;
 
 await build();
 const dir = mkdtempSync(join(tmpdir(), 'vpnpt-bench-'));
 
 try {
   machine();
-  if (want('apply') || want('footprint')) await applyLatency(dir); // footprint's daemon uses its config
+  // What every figure's router has: fw4's genuine ruleset and config, a network config.
+  mkdirSync(join(dir, 'config'));
+  copyFileSync(join(SHARED, 'fw4/upstream-default.firewall.uci'), join(dir, 'config', 'firewall'));
+  copyFileSync(join(ROOT, 'test/fixtures/network'), join(dir, 'config', 'network'));
+  writeFileSync(join(dir, 'fw4.nft'), fw4Script('upstream-default'));
+  if (want('apply')) await applyLatency(dir);
   if (want('forwarding')) forwarding();
   if (want('sessions')) sessions(dir);
   if (want('footprint')) await footprint(dir);

@@ -5,8 +5,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const ROOT = process.cwd();
-/** $VPNPT_SHARED_FIXTURES, else shared/ beside the checkout, else this workplace's copy. */
-export const SHARED = process.env.VPNPT_SHARED_FIXTURES ?? [join(ROOT, '..', 'shared', 'fixtures'), '/work/shared/fixtures'].find((dir) => existsSync(dir)) ?? join(ROOT, '..', 'shared', 'fixtures');
+/** $VPNPT_SHARED_FIXTURES, else shared/fixtures beside the checkout. */
+export const SHARED = process.env.VPNPT_SHARED_FIXTURES || join(ROOT, '..', 'shared', 'fixtures');
 export const OWN = join(ROOT, 'test', 'fixtures');
 
 if (!existsSync(SHARED)) {

@@ -1,4 +1,4 @@
-// The recorded ubusd transcripts (/work/shared/fixtures/ubus) and what varies
+// The recorded ubusd transcripts (../shared/fixtures/ubus) and what varies
 // between two runs of the same session, so a replay can vary it too:
 //
 // - ids ubusd draws at random (>= 1024): client ids (HELLO peer), object ids
