@@ -143,6 +143,42 @@ test('apply re-applies from UCI and returns the status', async () => {
   assert.is(status.last_apply.ok, true);
 });
 
+test('restore over ubus: with the rules all there, nothing to do', async () => {
+  const r = (await client.call('vpn-passthrough', 'restore', { trigger: 'test' })) as { restored: boolean; lost?: string };
+
+  assert.is(r.restored, false);
+  assert.is(r.lost, undefined);
+});
+
+test('the watchdog: another tool deletes our table, the daemon puts it back, logs and counts it', async () => {
+  const table = ns.nft(['-s', 'list', 'table', 'inet', 'vpn_passthrough']);
+  const restores = () => JSON.parse(runCli(['status', '--json', ...flags], { netns: ns.name }).stdout).restores as { count: number; recent: { trigger: string; lost: string; event?: string }[] };
+  const before = restores().count;
+
+  ns.nft(['delete', 'table', 'inet', 'vpn_passthrough']);
+  await broker.until(() => ns.try(['nft', '-s', 'list', 'table', 'inet', 'vpn_passthrough']).stdout === table || undefined, 5000, `the table back (log: ${log})`);
+  await broker.until(() => /restored our rules/.test(log) || undefined, 5000, 'the log line');
+  assert.match(log, /restored our rules: the kernel had lost them \(table inet vpn_passthrough is gone\) \[watchdog: delete table inet vpn_passthrough, and \d+ more changes \(by process \d+ \(nft\)\)\]/);
+  const after = restores();
+
+  assert.is(after.count, before + 1);
+  assert.equal([after.recent[0]!.trigger, after.recent[0]!.lost], ['watchdog', 'table inet vpn_passthrough is gone']);
+  assert.match(after.recent[0]!.event!, /^delete table inet vpn_passthrough/);
+  assert.is(((await client.call('vpn-passthrough', 'status')) as { restores: { count: number } }).restores.count, before + 1, 'status over ubus says so too');
+});
+
+test('`vpn-passthrough restore` asks the service; without one it does nothing and says so', async () => {
+  const r = await runAsync(['restore', '--socket', socket, ...flags]);
+
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /the kernel has the rules: nothing to restore/);
+
+  const none = runCli(['restore', '--socket', join(tmp, 'no-ubus.sock'), ...flags], { netns: ns.name });
+
+  assert.is(none.status, 0, none.stderr);
+  assert.match(none.stdout, /the service is not running, nothing to restore/);
+});
+
 test('sessions answers with a report', async () => {
   const report = (await client.call('vpn-passthrough', 'sessions')) as { sessions: unknown[]; warnings: unknown[] };
 

@@ -286,6 +286,71 @@ test("with fw4 flow offloading on, disabling IPsec deletes its UDP conntrack ent
   }
 });
 
+// What another tool can do to our table, and how status words what the kernel lost.
+const REMOVALS: [string, string[][], RegExp][] = [
+  ['the table deleted', [['delete', 'table', 'inet', 'vpn_passthrough']], /^table inet vpn_passthrough is gone$/],
+  ['a chain flushed', [['flush', 'chain', 'inet', 'vpn_passthrough', 'l2tp_traffic']], /^chain l2tp_traffic lost its rules$/],
+  ['a set flushed', [['flush', 'set', 'inet', 'vpn_passthrough', 'inside']], /^set inside lost its elements$/],
+  ['the table made dormant', [['add', 'table', 'inet', 'vpn_passthrough', '{ flags dormant; }']], /^table inet vpn_passthrough changed \(flags dormant\)$/],
+  ['a rule added', [['insert', 'rule', 'inet', 'vpn_passthrough', 'l2tp_traffic', 'accept']], /^chain l2tp_traffic changed$/],
+  [
+    'every rule flushed, the helper object deleted',
+    [['flush', 'table', 'inet', 'vpn_passthrough'], ['delete', 'ct', 'helper', 'inet', 'vpn_passthrough', 'pptp']],
+    /^ct helper pptp is gone, chain pptp_helper lost its rules, chain pptp_helper_local lost its rules and \d+ more$/,
+  ],
+];
+
+for (const [what, commands, lost] of REMOVALS) {
+  test(`apply after ${what}: never "unchanged", the rules loaded again and the restore recorded`, () => {
+    freshKernel('upstream-default');
+    config(shipped.replace("config protocol 'l2tp'\n\toption enabled '1'", "config protocol 'l2tp'\n\toption enabled '0'"));
+    assert.is(cli('apply').status, 0);
+    const loaded = ourTable().stdout;
+    const before = JSON.parse(cli('status', '--json').stdout).restores;
+
+    for (const c of commands) ns.nft(c);
+    const r = cli('apply');
+
+    assert.is(r.status, 0, r.stderr);
+    assert.not.match(r.stdout, /unchanged/);
+    assert.is(ourTable().stdout, loaded);
+    const after = JSON.parse(cli('status', '--json').stdout).restores;
+
+    assert.is(after.count, before.count + 1);
+    assert.is(after.recent[0].trigger, 'apply');
+    assert.match(after.recent[0].lost, lost);
+    assert.match(cli('status').stdout, new RegExp(`^restored: ${after.count} times? since boot; last .* UTC, noticed by apply: `, 'm'));
+
+    // Now the kernel has it all again: unchanged.
+    assert.match(cli('apply').stdout, /unchanged/);
+    config(shipped);
+  });
+}
+
+test('what traffic adds (esp_senders elements) and the counters are no loss: still unchanged', () => {
+  freshKernel('upstream-default');
+  config(shipped);
+  assert.is(cli('apply').status, 0);
+  ns.nft(['add', 'element', 'inet', 'vpn_passthrough', 'esp_senders', '{ 192.168.1.20 . 10.0.2.2 }']);
+  ns.exec(['conntrack', '-F']);
+
+  assert.match(cli('apply').stdout, /unchanged/);
+  assert.match(ns.nft(['list', 'set', 'inet', 'vpn_passthrough', 'esp_senders']), /192\.168\.1\.20 \. 10\.0\.2\.2/, 'kept: nothing was reloaded');
+});
+
+test('a state dir from before (no listing recorded): the next apply loads once, then knows', () => {
+  freshKernel('upstream-default');
+  config(shipped);
+  assert.is(cli('apply').status, 0);
+  rmSync(join(statedir, 'listings'), { recursive: true, force: true });
+  const restores = () => JSON.parse(cli('status', '--json').stdout).restores.count as number;
+  const before = restores();
+
+  assert.not.match(cli('apply').stdout, /unchanged/);
+  assert.is(restores(), before, 'nothing was lost: no restore counted');
+  assert.match(cli('apply').stdout, /unchanged/);
+});
+
 test.after(() => {
   ns.delete();
   rmSync(tmp, { recursive: true, force: true });
