@@ -224,7 +224,7 @@ async function footprint(dir) {
       const m = r.monitor;
 
       console.log(`   daemon under ${name}: start to ready (object published, rules applied) ${ms(r.ready)}; idle RSS ${r.rss.toFixed(1)} MiB${name === 'tjs' ? ' (information; measured on the target)' : ''}`);
-      console.log(`     watchdog, idle ${idle} s: the daemon used ${cpu(r.idle.cpu_ms)} CPU (${cpu(off.idle.cpu_ms)} without the watchdog), RSS ${r.rss.toFixed(1)} vs ${off.rss.toFixed(1)} MiB; its nft monitor child ${m ? `${cpu(m.idle_cpu_ms)} CPU, RSS ${m.rss.toFixed(1)} MiB` : 'NOT RUNNING'}`);
+      console.log(`     watchdog, idle ${idle} s: the daemon used ${cpu(r.idle.cpu_ms)} CPU (${cpu(off.idle.cpu_ms)} without the watchdog), RSS ${r.rss.toFixed(1)} vs ${off.rss.toFixed(1)} MiB; its nft monitor child ${m ? `${cpu(m.idle_cpu_ms)} CPU, RSS ${m.rss.toFixed(1)} MiB of which ${m.private.toFixed(1)} MiB its own (the rest shared libraries)` : 'NOT RUNNING'}`);
       console.log(`     watchdog, ${reloads} loads of fw4's ruleset (events it reads, not about our table): daemon ${cpu(r.reloads.cpu_ms)} vs ${cpu(off.reloads.cpu_ms)} without, nft monitor ${m ? cpu(m.reload_cpu_ms) : '-'}: ${m ? cpu((r.reloads.cpu_ms - off.reloads.cpu_ms + m.reload_cpu_ms) / reloads) : '-'} per fw4 reload`);
     }
   } finally {

@@ -3,7 +3,8 @@
 // against ubusd's part played by test/lib/ubusd-broker.ts. Start-to-ready is
 // from spawning it to its object being published and its first apply
 // announced; then, idle for IDLE seconds: its RSS and the CPU time it used,
-// and the same for its watchdog's `nft monitor` child; then while fw4's
+// and the same for its watchdog's `nft monitor` child (also the memory only
+// it holds: RSS counts the shared libraries too); then while fw4's
 // ruleset is loaded RELOADS times (what the watchdog reads but ignores: not
 // our table), the CPU both used. CPU time is the sum of every thread's
 // /proc/PID/task/TID/schedstat (nanoseconds on the CPU). Prints one JSON line.
@@ -27,6 +28,14 @@ function cpuNs(pid: number): number {
 }
 
 const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
+
+/** Memory only this process holds (its private pages; RSS also counts shared libraries). */
+function privateMiB(pid: number): number {
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(rollup)?.[1] ?? 0);
+
+  return (kib('Private_Clean') + kib('Private_Dirty')) / 1024;
+}
 
 /** The daemon's `nft monitor` child, if it has one. */
 function monitorPid(pid: number): number | null {
@@ -59,13 +68,14 @@ try {
   const idle = [cpuNs(pid) - before[0]!, monitor ? cpuNs(monitor) - before[1]! : 0];
   const rss = rssMiB(pid);
   const monitorRss = monitor ? rssMiB(monitor) : 0;
+  const monitorPrivate = monitor ? privateMiB(monitor) : 0;
   const mark = [cpuNs(pid), monitor ? cpuNs(monitor) : 0];
 
   for (let i = 0; i < Number(reloads); i++) spawnSync('ip', ['netns', 'exec', netns!, 'nft', '-f', fw4!]);
   await sleep(500);
   const reload = [cpuNs(pid) - mark[0]!, monitor ? cpuNs(monitor) - mark[1]! : 0];
 
-  console.log(JSON.stringify({ ready, rss, idle: { seconds: Number(idleS), cpu_ms: idle[0]! / 1e6 }, monitor: monitor ? { rss: monitorRss, idle_cpu_ms: idle[1]! / 1e6, reload_cpu_ms: reload[1]! / 1e6 } : null, reloads: { count: Number(reloads), cpu_ms: reload[0]! / 1e6 } }));
+  console.log(JSON.stringify({ ready, rss, idle: { seconds: Number(idleS), cpu_ms: idle[0]! / 1e6 }, monitor: monitor ? { rss: monitorRss, private: monitorPrivate, idle_cpu_ms: idle[1]! / 1e6, reload_cpu_ms: reload[1]! / 1e6 } : null, reloads: { count: Number(reloads), cpu_ms: reload[0]! / 1e6 } }));
 } finally {
   child.kill('SIGTERM');
   await broker.stop();
