@@ -177,7 +177,9 @@ for (const fw4 of FW4) {
       assert.is(vpn.apply({ pptp: { family: 'ipv5' } }).status, 1);
       vpn.mustApply({});
       assert.is(vpn.cli(['disable', 'l2tp']).status, 0);
-      await sleep(100);
+      // Enough traffic to tell, however fast the applies went (tjs starts
+      // sooner than Node): each pinger past its 51st request.
+      for (const p of [ping4, ping6]) await p.daemon.waitFor((l) => /icmp_seq=5[1-9]|icmp_seq=[6-9]\d|icmp_seq=\d{3}/.test(l.text), 10_000);
     } finally {
       const [s, p4, p6] = await Promise.all([stream.stop(), ping4.stop(), ping6.stop()]);
 
