@@ -11,7 +11,7 @@ import { conclude, type Exchange, type HostVerdict, type InsideHost, type ProbeR
 import { hostVerdicts } from '../core/probe/verdict.ts';
 import { plan as makePlan } from '../core/plan.ts';
 import { TABLE } from '../core/render.ts';
-import { ipv4Routes, ipv6Routes, normalizeAddress, type Prefix } from '../core/sessions/scope.ts';
+import { normalizeAddress } from '../core/sessions/scope.ts';
 import { parseEspSenders } from '../core/sessions/warnings.ts';
 import { parseIPv4 } from '../core/net/addr.ts';
 import { errorCode, errorMessage, type Platform } from '../platform/platform.ts';
@@ -20,7 +20,7 @@ import { readText } from './files.ts';
 import { PPTP_MODULE } from './helper.ts';
 import { loadInputs, type NetifdDump, type Paths } from './inputs.ts';
 import { readCounters } from './nft.ts';
-import { sessions } from './sessions.ts';
+import { insidePrefixes, sessions } from './sessions.ts';
 import { recorded } from './state.ts';
 
 /** The server's name does not resolve. */
@@ -50,15 +50,6 @@ async function insideHost(platform: Platform, given: string): Promise<InsideHost
   const v6 = await platform.run(['ip', '-6', 'neigh', 'show']).catch(() => null);
 
   return identify(given, [...parseArp(arp), ...(v6?.status === 0 ? parseIpNeigh(v6.stdout) : [])]);
-}
-
-async function insidePrefixes(platform: Platform, devices: string[]): Promise<Prefix[] | null> {
-  if (devices.length === 0) return null;
-  const v4 = (await readText(platform, '/proc/net/route').catch(() => null)) ?? '';
-  const v6 = (await readText(platform, '/proc/net/ipv6_route').catch(() => null)) ?? '';
-  const prefixes = [...ipv4Routes(v4, devices), ...ipv6Routes(v6, devices)];
-
-  return prefixes.length > 0 ? prefixes : null;
 }
 
 /** The settings, the kernel and the sessions, as far as they concern one host. */

@@ -29,7 +29,7 @@ export interface SessionsOptions {
 }
 
 /** The prefixes routed to the inside devices; null when none are found. */
-async function insidePrefixes(platform: Platform, devices: string[]): Promise<Prefix[] | null> {
+export async function insidePrefixes(platform: Platform, devices: string[]): Promise<Prefix[] | null> {
   if (devices.length === 0) return null;
   const v4 = (await readText(platform, '/proc/net/route').catch(() => null)) ?? '';
   const v6 = (await readText(platform, '/proc/net/ipv6_route').catch(() => null)) ?? '';
