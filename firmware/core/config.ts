@@ -84,15 +84,17 @@ const zones: Reader<string[]> = (value, field, out) => {
   return bad.length === 0 && names.length > 0 ? [...new Set(names)] : undefined;
 };
 
-const hosts: Reader<Host[]> = (value, field, out) => {
+/** A list of hosts, normalized and without repeats: every item must parse
+ * and pass `accepts`, else `code` with `message` names it. */
+export const hostList = (accepts: (host: Host) => boolean, code: string, message: string, items: (value: Value) => string[]): Reader<Host[]> => (value, field, out) => {
   const result: Host[] = [];
   let ok = true;
 
-  for (const item of typeof value === 'string' ? [value] : value) {
+  for (const item of items(value)) {
     const host = parseHost(item);
 
-    if (!host) {
-      out.push(error('invalid_host', 'is not an IPv4/IPv6 address, CIDR prefix or MAC address', field, item));
+    if (!host || !accepts(host)) {
+      out.push(error(code, message, field, item));
       ok = false;
     } else {
       if (host.hostBitsSet) out.push(warning('host_bits_set', `has host bits set beyond its prefix; using ${host.text}`, field, item));
@@ -102,6 +104,8 @@ const hosts: Reader<Host[]> = (value, field, out) => {
 
   return ok ? result : undefined;
 };
+
+const hosts = hostList(() => true, 'invalid_host', 'is not an IPv4/IPv6 address, CIDR prefix or MAC address', (value) => (typeof value === 'string' ? [value] : value));
 
 /** Reads one option's value and, when valid, stores it. */
 export type Setter = (value: Value, field: string, out: Diagnostic[]) => void;

@@ -10,7 +10,7 @@
 //       option host6 'fd00::20'       # optional: its IPv6 address (no NAT)
 //       list allow '198.51.100.0/24'  # optional: outside sources; none = any
 
-import { bool, into, PACKAGE, readSection, type Reader } from '../config.ts';
+import { bool, hostList, into, PACKAGE, readSection, type Reader } from '../config.ts';
 import { error, warning, type Diagnostic } from '../diag.ts';
 import { parseHost, type Host } from '../net/addr.ts';
 import type { UciSection } from '../uci/parse.ts';
@@ -63,24 +63,14 @@ const address = (family: 'ipv4' | 'ipv6', code: string): Reader<string> => (valu
   return undefined;
 };
 
-const allow: Reader<Host[]> = (value, field, out) => {
-  const result: Host[] = [];
-  let ok = true;
-
-  for (const item of typeof value === 'string' ? value.split(/\s+/).filter(Boolean) : value) {
-    const host = parseHost(item);
-
-    if (!host || host.kind === 'mac') {
-      out.push(error('invalid_allow', 'is not an outside IPv4/IPv6 address or prefix (an outside host has no MAC address the router can see)', field, item));
-      ok = false;
-    } else {
-      if (host.hostBitsSet) out.push(warning('host_bits_set', `has host bits set beyond its prefix; using ${host.text}`, field, item));
-      if (!result.some((h) => h.text === host.text)) result.push(host);
-    }
-  }
-
-  return ok ? result : undefined;
-};
+// Built at first use: config.ts imports this module, so its exports are not
+// there yet while this one loads.
+const allow: Reader<Host[]> = (value, field, out) => hostList(
+  (host) => host.kind !== 'mac',
+  'invalid_allow',
+  'is not an outside IPv4/IPv6 address or prefix (an outside host has no MAC address the router can see)',
+  (v) => (typeof v === 'string' ? v.split(/\s+/).filter(Boolean) : v),
+)(value, field, out);
 
 /** Reads one `config server` section; index counts server sections (for @server[N]). */
 export function readServer(section: UciSection, index: number, out: Diagnostic[]): ServerConfig {
