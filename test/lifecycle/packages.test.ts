@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
+import { OWN, SHARED } from '../lib/fixtures.ts';
 import { Apk, openApk, openIpk, Opkg, type Package } from './pkg.ts';
-import { callsOf, Router } from './router.ts';
+import { callsOf, Router, type Run } from './router.ts';
 
 const VERSION = `${readFileSync('VERSION', 'utf8').trim()}-r${readFileSync('RELEASE', 'utf8').trim()}`;
 const DEFAULT_CONFIG = readFileSync('files/etc/config/vpn-passthrough', 'utf8');
@@ -133,9 +134,12 @@ test("uci-defaults adds firewall4's include for our script once, and only where 
   ]);
 
   // Once there (`uci show firewall` lists it), it is left as it is, even if the owner changed it.
-  router.write('/etc/uci-show/firewall', `${router.read('/etc/uci-show/firewall')}${INCLUDE.join('\n')}\nfirewall.vpn_passthrough.enabled='0'\n`);
+  assert.ok(router.read('/etc/uci-show/firewall').endsWith(`${INCLUDE.join('\n')}\n`), 'the section as uci shows it');
+  router.sh('uci -q set firewall.vpn_passthrough.enabled=0');
+  router.takeCalls();
   assert.is(run().status, 0);
   assert.equal(firewallCalls(), [['uci', '-q', 'get', 'firewall.vpn_passthrough']]);
+  assert.match(router.read('/etc/uci-show/firewall'), /^firewall\.vpn_passthrough\.enabled='0'$/m);
 });
 
 test('opkg upgrade keeps the changed config and restarts the daemon, the rules staying in place', () => {
@@ -198,6 +202,9 @@ for (const changed of [false, true]) {
 
 test('in an Image Builder (IPKG_INSTROOT) the scripts only enable the service', () => {
   router = new Router();
+  // The build host runs a firewall4 without our hooks: a script that forgot
+  // IPKG_INSTROOT would reload it.
+  firewall4(router);
   const rootfs = '/rootfs';
   const place = (pkg: Package) => {
     for (const m of pkg.files.filter((f) => f.type === '0')) router.write(`${rootfs}${m.name.slice(1)}`, m.data, m.mode);
@@ -314,10 +321,235 @@ for (const changed of [false, true]) {
   });
 }
 
+// firewall4 and our hooks into it: the chain vpn_passthrough_forward with its
+// jump (/usr/share/nftables.d) and the script include (the section our
+// uci-defaults adds). firewall4 takes them up only when it renders, so the
+// package reloads it, live, when it runs without them, and again at removal
+// when its table still has our chain. fw4 is the double (doubles/fw4) with
+// the real state files it writes (fixtures/fw4-state).
+
+const FW4_STATE = '/var/run/fw4.state';
+const FW4_CHAIN = '/var/state/nft/fw4.vpn_passthrough_forward';
+const FW4_JUMP = '/var/state/nft/fw4.jump';
+const DELETE_CHAIN = ['nft', 'delete', 'chain', 'inet', 'fw4', 'vpn_passthrough_forward'];
+const RESTORE = ['tjs', 'run', '/usr/share/vpn-passthrough/vpn-passthrough.js', 'restore', '--trigger', 'firewall4'];
+const RELOADED = "reloaded the firewall: firewall4 now has vpn-passthrough's chain vpn_passthrough_forward and firewall include";
+const REMOVED = "reloaded the firewall: firewall4 no longer has vpn-passthrough's chain vpn_passthrough_forward and its jump";
+const NOT_RUNNING = "firewall4 is not running: it takes up vpn-passthrough's chain and firewall include when it starts";
+const fw4State = (name: 'loaded' | 'with-vpn-passthrough') => readFileSync(join(OWN, 'fw4-state', `${name}.json`), 'utf8');
+
+/** firewall4 configured (/etc/config/firewall, `uci show` of the same), and
+ * running as it was before our package (its real state) unless told otherwise. */
+function firewall4(r: Router, running = true): void {
+  r.write('/etc/config/firewall', readFileSync(join(SHARED, 'uci/config/firewall')));
+  if (running) r.write(FW4_STATE, fw4State('loaded'));
+}
+
+/** opkg or apk behind one face: each returns the scripts' runs, in order. */
+function manager(format: 'ipk' | 'apk', r: Router) {
+  const pkgs = format === 'ipk' ? { core, luci } : { core: coreApk, luci: luciApk };
+
+  if (format === 'ipk') {
+    const opkg = new Opkg(r);
+
+    return {
+      add: (which: 'core' | 'luci', env: Record<string, string> = {}) => Object.values(opkg.install(pkgs[which], env)).filter((x): x is Run => x !== undefined),
+      del: (which: 'core' | 'luci') => Object.values(opkg.remove(pkgs[which].name)),
+    };
+  }
+
+  const apk = new Apk(r);
+
+  return {
+    add: (which: 'core' | 'luci') => [apk.add(pkgs[which])],
+    del: (which: 'core' | 'luci') => Object.values(apk.del(pkgs[which].name)).filter((x): x is Run => x !== undefined),
+  };
+}
+
+const ok = (runs: Run[]) => {
+  for (const r of runs) assert.is(r.status, 0, r.stderr);
+};
+const at = (calls: string[][], call: string[]) => calls.findIndex((c) => c.join('\t') === call.join('\t'));
+/** Our log lines about the firewall (not the service's own, e.g. "stopped: ..."). */
+const firewallLogs = (calls: string[][]) => callsOf(calls, 'logger').filter((c) => /^(reloaded the firewall|firewall4 )/.test(c.at(-1)!));
+
+for (const format of ['ipk', 'apk'] as const) {
+  const pm = format === 'ipk' ? 'opkg' : 'apk';
+
+  test(`${pm}: firewall4 running without our hooks is reloaded once at install, after uci-defaults; not for the LuCI package or an upgrade; once more at removal, after our files are gone`, () => {
+    router = openwrt(format);
+    firewall4(router);
+    const m = manager(format, router);
+
+    let runs = m.add('core');
+    let calls = router.takeCalls();
+
+    ok(runs);
+    assert.equal(callsOf(calls, 'fw4'), [['fw4', 'reload']]);
+    assert.ok(at(calls, ['uci', '-q', 'commit', 'firewall']) < at(calls, ['fw4', 'reload']), 'the include section is committed before the reload');
+    // opkg runs our postinst before default_postinst starts the service, apk after.
+    if (format === 'ipk') assert.ok(at(calls, ['fw4', 'reload']) < at(calls, STARTED), 'opkg: reload, then start');
+    else assert.ok(at(calls, STARTED) < at(calls, ['fw4', 'reload']), 'apk: start, then reload');
+    assert.ok(at(calls, RESTORE) > at(calls, ['fw4', 'reload']), 'the reload ran our script include');
+    assert.ok(router.exists(FW4_CHAIN) && router.exists(FW4_JUMP), "fw4's table has our chain and the jump to it");
+    assert.is(router.read(FW4_STATE), fw4State('with-vpn-passthrough'));
+    assert.equal(firewallLogs(calls), [['logger', '-t', 'vpn-passthrough', '-p', 'daemon.notice', RELOADED]]);
+    assert.match(runs.at(-1)!.stderr, `vpn-passthrough: ${RELOADED}\n`);
+    assert.not.match(runs.at(-1)!.stderr, 'Automatically including', "fw4's chatter stays out when all went well");
+
+    ok(m.add('luci'));
+    assert.equal(callsOf(router.takeCalls(), 'fw4'), [], 'the LuCI package leaves the firewall alone');
+
+    runs = m.add('core');
+    calls = router.takeCalls();
+    ok(runs);
+    assert.equal(callsOf(calls, 'fw4'), [], 'an upgrade finds the hooks in place');
+    assert.equal(firewallLogs(calls), []);
+    assert.equal(lifecycle(calls), [['procd:stopped', 'vpn-passthrough'], STARTED], 'and restarts the daemon as before');
+    assert.ok(router.exists(FW4_CHAIN));
+
+    ok(m.del('luci'));
+    assert.equal(callsOf(router.takeCalls(), 'fw4'), []);
+    runs = m.del('core');
+    calls = router.takeCalls();
+    ok(runs);
+    assert.equal(callsOf(calls, 'fw4'), [['fw4', 'reload']]);
+    assert.ok(at(calls, ['uci', '-q', 'delete', 'firewall.vpn_passthrough']) < at(calls, ['fw4', 'reload']));
+    // Rendered without our files and section: no jump, no include run; the
+    // chain fw4 no longer declares (its flush keeps it) is deleted after.
+    assert.ok(at(calls, ['fw4', 'reload']) < at(calls, DELETE_CHAIN), 'the orphaned chain deleted after the reload');
+    assert.not.ok(router.exists(FW4_JUMP), 'no jump');
+    assert.not.ok(router.exists(FW4_CHAIN), "fw4's table has no chain of ours");
+    assert.is(router.read(FW4_STATE), fw4State('loaded'));
+    assert.equal(callsOf(calls, 'tjs'), []);
+    assert.equal(firewallLogs(calls), [['logger', '-t', 'vpn-passthrough', '-p', 'daemon.notice', REMOVED]]);
+    assert.match(runs.at(-1)!.stderr, `vpn-passthrough: ${REMOVED}\n`);
+  });
+
+  test(`${pm}: firewall4 not running: install and removal leave it alone; its next start takes up our hooks`, () => {
+    router = openwrt(format);
+    firewall4(router, false);
+    const m = manager(format, router);
+
+    const runs = m.add('core');
+    let calls = router.takeCalls();
+
+    ok(runs);
+    assert.equal(callsOf(calls, 'fw4'), []);
+    assert.equal(callsOf(calls, 'nft').filter((c) => c.includes('fw4')), [], 'not even asked');
+    assert.equal(firewallLogs(calls), [['logger', '-t', 'vpn-passthrough', '-p', 'daemon.info', NOT_RUNNING]]);
+
+    const start = router.sh('/etc/init.d/firewall start');
+
+    assert.is(start.status, 0, start.stderr);
+    assert.ok(router.exists(FW4_CHAIN));
+    assert.ok(callsOf(router.takeCalls(), 'tjs').some((c) => c.join(' ') === RESTORE.join(' ')), 'the start ran our include');
+    router.sh('/etc/init.d/firewall stop');
+    router.takeCalls();
+
+    ok(m.del('core'));
+    calls = router.takeCalls();
+    assert.equal(callsOf(calls, 'fw4'), []);
+    assert.equal(firewallLogs(calls), []);
+  });
+
+  test(`${pm}: firewall4 already having our chain and include is not reloaded`, () => {
+    router = openwrt(format);
+    firewall4(router);
+    router.write(FW4_STATE, fw4State('with-vpn-passthrough'));
+    router.write(FW4_CHAIN, '');
+    router.write(FW4_JUMP, '');
+
+    const runs = manager(format, router).add('core');
+    const calls = router.takeCalls();
+
+    ok(runs);
+    assert.equal(callsOf(calls, 'nft').filter((c) => c.includes('fw4')), [['nft', '-t', 'list', 'chain', 'inet', 'fw4', 'vpn_passthrough_forward']]);
+    assert.equal(callsOf(calls, 'fw4'), []);
+    assert.equal(firewallLogs(calls), []);
+  });
+}
+
+test("opkg: with firewall4's automatic includes off only the script include is missed, and an upgrade does not reload again", () => {
+  router = openwrt('ipk');
+  firewall4(router);
+  router.write('/etc/uci-show/firewall', `${router.read('/etc/uci-show/firewall')}firewall.@defaults[0].auto_includes='0'\n`);
+  const m = manager('ipk', router);
+
+  ok(m.add('core'));
+  let calls = router.takeCalls();
+
+  assert.equal(callsOf(calls, 'fw4'), [['fw4', 'reload']]);
+  assert.equal(firewallLogs(calls), [['logger', '-t', 'vpn-passthrough', '-p', 'daemon.notice', "reloaded the firewall: firewall4 now has vpn-passthrough's firewall include"]]);
+  assert.not.ok(router.exists(FW4_CHAIN));
+
+  ok(m.add('core'));
+  calls = router.takeCalls();
+  assert.equal(callsOf(calls, 'fw4'), []);
+  assert.equal(firewallLogs(calls), []);
+
+  ok(m.del('core'));
+  assert.equal(callsOf(router.takeCalls(), 'fw4'), [], 'no chain of ours to remove');
+});
+
+test('opkg: a reload that fails to load the ruleset is logged with what fw4 said, and the install or removal goes on', () => {
+  router = openwrt('ipk');
+  firewall4(router);
+  router.write('/var/state/nft/fw4.broken', '');
+  const opkg = new Opkg(router);
+
+  const { postinst } = opkg.install(core);
+  let calls = router.takeCalls();
+
+  assert.is(postinst.status, 0, postinst.stderr);
+  assert.equal(callsOf(calls, 'fw4'), [['fw4', 'reload']]);
+  assert.match(postinst.stderr, 'Error: Could not process rule');
+  assert.equal(firewallLogs(calls), [
+    [
+      'logger', '-t', 'vpn-passthrough', '-p', 'daemon.err',
+      "reloaded the firewall (exit code 0), but firewall4 still lacks vpn-passthrough's chain vpn_passthrough_forward: VPN servers behind the router stay unreachable until '/etc/init.d/firewall reload' succeeds",
+    ],
+  ]);
+  assert.equal(lifecycle(calls), [STARTED], 'the service starts all the same');
+
+  // Loaded at last; then the removal's reload fails: the jump stays, and so does the (emptied) chain.
+  router.sh('rm /var/state/nft/fw4.broken && fw4 reload');
+  assert.ok(router.exists(FW4_CHAIN) && router.exists(FW4_JUMP));
+  router.write('/var/state/nft/fw4.broken', '');
+  router.takeCalls();
+
+  const { postrm } = opkg.remove(core.name);
+
+  calls = router.takeCalls();
+  assert.is(postrm.status, 0, postrm.stderr);
+  assert.equal(callsOf(calls, 'fw4'), [['fw4', 'reload']]);
+  assert.match(postrm.stderr, 'Error: Could not process rule');
+  assert.equal(firewallLogs(calls), [
+    [
+      'logger', '-t', 'vpn-passthrough', '-p', 'daemon.err',
+      "reloaded the firewall (exit code 0), but firewall4 still has vpn-passthrough's chain vpn_passthrough_forward (emptied: it opens nothing); '/etc/init.d/firewall restart' removes it",
+    ],
+  ]);
+  assert.ok(router.exists(FW4_CHAIN));
+});
+
+test("opkg: run from within a firewall4 include (ACTION=includes, fw4 holds its lock) the postinst never calls fw4", () => {
+  router = openwrt('ipk');
+  firewall4(router);
+
+  const { postinst } = new Opkg(router).install(core, { ACTION: 'includes' });
+  const calls = router.takeCalls();
+
+  assert.is(postinst.status, 0, postinst.stderr);
+  assert.equal(callsOf(calls, 'fw4'), []);
+  assert.equal(callsOf(calls, 'nft').filter((c) => c.includes('fw4')), []);
+});
+
 test('in an Image Builder (apk): the post-install scripts, run offline, only enable the service', () => {
   // include/rootfs.mk prepare_rootfs: apk add --no-scripts, then each
   // package's post-install from scripts.tar.gz with IPKG_INSTROOT set.
   router = new Router();
+  firewall4(router);
   const rootfs = '/rootfs';
 
   for (const f of ['/etc/rc.common', '/lib/functions.sh', '/lib/functions/procd.sh']) router.write(`${rootfs}${f}`, router.read(f), 0o755);

@@ -1,9 +1,10 @@
 // The two package managers of OpenWrt, as far as our packages meet them, run
 // against a Router root:
 // - opkg (up to 24.10), in opkg-lede's order (libopkg/opkg_install.c,
-//   opkg_remove.c): on upgrade the old prerm ("upgrade", PKG_UPGRADE=1), new
-//   files, conffiles the user changed kept (the new one as <file>-opkg), then
-//   postinst "configure"; on removal prerm "remove", then the files go except
+//   opkg_remove.c): on upgrade the old prerm ("upgrade <version>",
+//   PKG_UPGRADE=1) and the old postrm (the same, still before any file
+//   changes), new files, conffiles the user changed kept (the new one as
+//   <file>-opkg), then postinst "configure"; on removal prerm "remove", then the files go except
 //   conffiles the user changed (directories stay), then postrm "remove".
 //   Scripts are the .ipk's postinst/prerm, which source /lib/functions.sh and
 //   hand over to default_postinst/default_prerm.
@@ -112,9 +113,12 @@ export class Opkg {
   }
 
   /** opkg install: a fresh install, or an upgrade when the package is installed. */
-  install(pkg: Package): { prerm?: Run; postinst: Run } {
+  install(pkg: Package, env: Record<string, string> = {}): { prerm?: Run; postrm?: Run; postinst: Run } {
     const old = this.installed.get(pkg.name);
-    const prerm = old ? this.script(old.name, 'prerm', 'upgrade 1', true) : undefined;
+    const version = /^Version: (.*)$/m.exec(pkg.control.get('control')!)![1]!;
+    // prerm_upgrade_old_pkg, then postrm_upgrade_old_pkg (opkg_install.c).
+    const prerm = old ? this.script(old.name, 'prerm', `upgrade ${version}`, true, env) : undefined;
+    const postrm = old ? this.script(old.name, 'postrm', `upgrade ${version}`, true, env) : undefined;
     const keep = modified(this.router, this.hashes.get(pkg.name) ?? new Map());
 
     if (old) {
@@ -132,7 +136,7 @@ export class Opkg {
     this.router.write(this.info(pkg.name, 'list'), paths(pkg).join('\n') + '\n');
     this.installed.set(pkg.name, pkg);
 
-    return { prerm, postinst: this.script(pkg.name, 'postinst', 'configure', Boolean(old)) };
+    return { prerm, postrm, postinst: this.script(pkg.name, 'postinst', 'configure', Boolean(old), env) };
   }
 
   remove(name: string): { prerm: Run; postrm: Run } {

@@ -2,14 +2,17 @@
 // /bin/sh and every applet (OpenWrt's shell), chroot'ed, with OpenWrt's
 // rc.common, procd.sh and functions.sh replaced by the test doubles in
 // doubles/ and the commands the scripts call (nft, logger, uci, tjs, rpcd)
-// by a recording stand-in. Each call lands in /var/log/calls.
+// by a recording stand-in. firewall4 is there too, not running: its init
+// script and fw4 are doubles (doubles/firewall, doubles/fw4) rendering what
+// our package scripts look at, with fw4's real state files (fixtures/fw4-state).
+// Each call lands in /var/log/calls.
 
 import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
-import { SHARED } from '../lib/fixtures.ts';
+import { OWN, SHARED } from '../lib/fixtures.ts';
 
 const DOUBLES = join(process.cwd(), 'test/lifecycle/doubles');
 const BUSYBOX = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p));
@@ -30,7 +33,7 @@ function libraries(binary: string): string[] {
 export class Router {
   readonly root: string;
 
-  constructor(options: { tjs?: boolean } = {}) {
+  constructor(options: { tjs?: boolean; firewall4?: boolean } = {}) {
     if (process.getuid?.() !== 0) throw new Error('the life-cycle tests chroot into a small OpenWrt root: run them as root');
     if (!BUSYBOX) throw new Error('busybox is missing: make test-tools installs it');
 
@@ -56,6 +59,11 @@ export class Router {
     this.install('/lib/functions/procd.sh', join(DOUBLES, 'procd.sh'), 0o644);
     for (const cmd of ['/usr/sbin/nft', '/usr/bin/logger', '/sbin/uci', '/etc/init.d/rpcd', ...(options.tjs === false ? [] : ['/usr/bin/tjs'])]) {
       this.install(cmd, join(DOUBLES, 'record'), 0o755);
+    }
+    if (options.firewall4 !== false) {
+      this.install('/etc/init.d/firewall', join(DOUBLES, 'firewall'), 0o755);
+      this.install('/sbin/fw4', join(DOUBLES, 'fw4'), 0o755);
+      for (const state of ['loaded', 'with-vpn-passthrough']) this.install(`/etc/fw4-state/${state}.json`, join(OWN, 'fw4-state', `${state}.json`), 0o644);
     }
     // `uci show firewall` of a real libuci: lan (network lan), wan (wan wan6).
     this.install('/etc/uci-show/firewall', join(SHARED, 'uci/firewall.show.txt'), 0o644);
