@@ -3,8 +3,11 @@
 // view runs through load, poll and every button (luci.ts records each ubus
 // call with its phase). Calls made while showing the page are reads, calls
 // only a user action makes are writes; the uci configs are the form.Map's
-// and those passed to uci.*. LuCI's own classes (network.getHostHints, the
-// form's uci calls) are granted by luci-base's "luci-access" group.
+// and those passed to uci.*. network.getHostHints() (the known hosts the
+// page offers) is rpcd's luci-rpc getHostHints: real rpcd refuses it to a
+// user with only this group and luci-base (it belongs to luci-base's
+// "luci-base-network-status"), so the group grants it. The form's own uci
+// calls (get, changes, set, apply...) are luci-base's.
 
 import { existsSync, readFileSync } from 'node:fs';
 
@@ -50,7 +53,7 @@ async function observe() {
     for (const inner of modal?.find((e: El) => e.tag === 'button') ?? []) await (inner.attrs.click as () => Promise<void>)();
   }
 
-  const methods = (phases: string[]) => [...new Set(luci.calls.filter((c) => phases.includes(c.phase)).map((c) => `${c.object}/${c.method}`))].sort();
+  const methods = (phases: string[], calls = luci.calls) => [...new Set(calls.filter((c) => phases.includes(c.phase)).map((c) => `${c.object}/${c.method}`))].sort();
   const reads = methods(['load', 'poll']);
 
   return {
@@ -58,6 +61,7 @@ async function observe() {
     reads,
     writes: methods(['action']).filter((m) => !reads.includes(m)),
     declared: [...new Set(luci.declared.map((d) => `${d.object}/${d.method}`))].sort(),
+    viaLuci: methods(['load', 'poll', 'action'], luci.calls.filter((c) => c.via)),
     configs: [...new Set([...luci.maps.map((m) => m.config), ...luci.uciCalls.map((c) => c.config)])].sort(),
   };
 }
@@ -73,14 +77,15 @@ test('the ACL is one group, named as the menu requires, with read and write only
 });
 
 test('ubus: the ACL reads exactly what the page shows and writes exactly what its buttons do', async () => {
-  const { reads, writes, declared } = await observe();
+  const { reads, writes, declared, viaLuci } = await observe();
   const group = acl['luci-app-vpn-passthrough']!;
 
-  assert.equal(reads, ['vpn-passthrough/sessions', 'vpn-passthrough/status']);
+  assert.equal(reads, ['luci-rpc/getHostHints', 'vpn-passthrough/sessions', 'vpn-passthrough/status']);
+  assert.equal(viaLuci, ['luci-rpc/getHostHints'], 'the known hosts, through network.js');
   // probe is a write: it makes the router send packets to a host the user
   // names, which a read-only account must not be able to do.
   assert.equal(writes, ['vpn-passthrough/apply', 'vpn-passthrough/check_server', 'vpn-passthrough/delete_server', 'vpn-passthrough/probe', 'vpn-passthrough/set', 'vpn-passthrough/set_server']);
-  assert.equal(declared, [...reads, ...writes].sort(), 'every declared ubus method is used');
+  assert.equal(declared, [...reads, ...writes].filter((m) => !viaLuci.includes(m)).sort(), 'every declared ubus method is used');
   assert.equal(granted(group.read), reads, 'read grants = what the page calls to show itself');
   assert.equal(granted(group.write), writes, 'write grants = what only a user action calls');
 });

@@ -35,6 +35,9 @@ export const LUCI_API: Record<string, readonly string[]> = {
 
 type Fn = (...args: any[]) => any;
 
+/** rpc.js getStatusText(). */
+const STATUS_TEXT: Record<number, string> = { 0: 'Command OK', 1: 'Invalid command', 2: 'Invalid argument', 3: 'Method not found', 4: 'Resource not found', 5: 'No data received', 6: 'Permission denied', 7: 'Request timeout', 8: 'Not supported', 9: 'Unspecified error', 10: 'Connection lost' };
+
 /** A stand-in for a DOM node, enough for E(), dom.content() and walking. */
 export class El {
   children: El[] = [];
@@ -49,6 +52,11 @@ export class El {
     if (children == null) return;
     for (const c of Array.isArray(children) ? children : [children]) {
       if (c == null) continue;
+      // LuCI's dom.append() takes nested arrays too.
+      if (Array.isArray(c)) {
+        this.append(c);
+        continue;
+      }
       if (c instanceof El && c.tag === '#fragment') this.children.push(...c.children);
       else this.children.push(c instanceof El ? c : Object.assign(new El('#text'), { text: String(c) }));
     }
@@ -119,6 +127,8 @@ export interface Call {
   method: string;
   args: Record<string, unknown>;
   phase: string;
+  /** Made by a LuCI class on the view's behalf (network), not declared by the view. */
+  via?: string;
 }
 
 export interface OptionTrace {
@@ -138,8 +148,27 @@ export interface SectionTrace {
   custom?: Fn;
 }
 
-/** A ubus reply as rpcd gives it: data, or a numeric status code (4 = NOT_FOUND ...). */
+/** A ubus reply as rpcd gives it: data (status 0), a bare numeric status
+ * code (4 = NOT_FOUND ...), or a status WITH data (ubusReply) — a daemon
+ * refusing says why in data sent before its error status, and uhttpd then
+ * answers {"result": [status, data]}. A throw stands for a JSON-RPC error
+ * (no access: -32002, no such object: -32000). */
 export type Ubus = (object: string, method: string, args: Record<string, unknown>) => unknown;
+
+/** A reply carrying both an error status and data, as the daemon refuses. */
+export class UbusReply {
+  constructor(
+    readonly status: number,
+    readonly data?: unknown,
+  ) {}
+}
+
+export const ubusReply = (status: number, data?: unknown) => new UbusReply(status, data);
+
+/** LuCI's L.raise(): the message, then the stack, one "  at ..." line a frame. */
+export function raised(message: string): Error {
+  return new Error(`${message}\n  at ClassConstructor.handleCallReply (http://192.168.1.1/luci-static/resources/rpc.js:94:7)`);
+}
 
 /** A LuCI ui widget the view made (ui.Textfield, ui.Select, ui.DynamicList, ui.Checkbox). */
 export interface WidgetTrace {
@@ -213,10 +242,17 @@ export class Luci {
 
           return Promise.resolve()
             .then(() => luci.ubus(o.object, o.method, params))
+            .catch((e: unknown) => {
+              throw raised(`RPC call to ${o.object}/${o.method} failed with error -32002: ${(e as Error).message}`);
+            })
             .then((reply) => {
-              // rpc.js handleCallReply: a bare number is a ubus status code.
-              if (typeof reply === 'number' && reply !== 0 && o.reject) throw new Error(`RPC call to ${o.object}/${o.method} failed with ubus code ${reply}`);
-              let ret = reply;
+              // uhttpd's {"result": [status, data?]} and rpc.js handleCallReply:
+              // reject raises on a non-zero status; otherwise the data when
+              // there is some, else the bare status.
+              const result = reply instanceof UbusReply ? (reply.data === undefined ? [reply.status] : [reply.status, reply.data]) : typeof reply === 'number' ? [reply] : [0, reply];
+
+              if (o.reject && result[0] !== 0) throw raised(`RPC call to ${o.object}/${o.method} failed with ubus code ${result[0]}: ${STATUS_TEXT[result[0] as number] ?? 'Unknown error'}`);
+              let ret = result.length > 1 ? result[1] : result[0];
 
               for (const key in o.expect ?? {}) {
                 if (ret != null && key !== '') ret = (ret as Record<string, unknown>)[key];
@@ -238,6 +274,30 @@ export class Luci {
 
     const poll = { add: (fn: Fn, interval: number) => (luci.polls.push({ fn, interval }), true) };
 
+    /** The elements ui.js renders, with its ids: the frame gets options.id,
+     * the input inside it widget.<id> (a checkbox: a random id and
+     * data-widget-id). A DynamicList with choices (any, even an empty
+     * list) is a dropdown (ui.Combobox), without (null) a text input. */
+    function markup(cls: string, id: string | undefined, choices: unknown): El {
+      const wid = id ? `widget.${id}` : null;
+
+      switch (cls) {
+        case 'Checkbox': {
+          const cb = `cb${Math.floor(Math.random() * 0xffffffff).toString(16).padStart(8, '0')}`;
+
+          return E('div', { id, 'class': 'cbi-checkbox' }, [E('input', { id: cb, type: 'checkbox', 'data-widget-id': wid }), E('label', { 'for': cb })]);
+        }
+        case 'Select':
+          return E('div', { id }, E('select', { id: wid, 'class': 'cbi-input-select' }));
+        case 'DynamicList':
+          return E('div', { id, 'class': 'cbi-dynlist' }, E('div', { 'class': 'add-item control-group' }, choices
+            ? E('div', { id, 'class': 'cbi-dropdown' })
+            : [E('input', { id: wid, type: 'text', 'class': 'cbi-input-text' }), E('div', { 'class': 'btn cbi-button cbi-button-add' }, '+')]));
+        default:
+          return E('div', { id }, E('input', { id: wid, type: 'text', 'class': 'cbi-input-text' }));
+      }
+    }
+
     function widget(cls: string, withChoices: boolean) {
       return function (this: unknown, value: unknown, ...rest: unknown[]) {
         const options = ((withChoices ? rest[1] : rest[0]) ?? {}) as Record<string, unknown>;
@@ -246,7 +306,7 @@ export class Luci {
 
         luci.widgets.push(trace);
 
-        return { render: () => E(withChoices ? 'select' : 'input', { id: options.id }), getValue: () => current, setValue: trace.setValue };
+        return { render: () => markup(cls, options.id as string | undefined, rest[0]), getValue: () => current, setValue: trace.setValue };
       };
     }
 
@@ -292,7 +352,15 @@ export class Luci {
       getIPAddrByMACAddr: (mac: string) => luci.hosts.find((h) => h.mac === mac)?.ipv4 ?? null,
       getIP6AddrByMACAddr: (mac: string) => luci.hosts.find((h) => h.mac === mac)?.ipv6 ?? null,
     }, LUCI_API.Hosts!);
-    const network = { getHostHints: () => Promise.resolve(hosts) };
+    // network.js: getHostHints() is rpcd's luci-rpc getHostHints (its other
+    // calls tolerate a refusal and give the hints nothing).
+    const network = {
+      getHostHints: () => {
+        luci.calls.push({ object: 'luci-rpc', method: 'getHostHints', args: {}, phase: luci.phase, via: 'network' });
+
+        return Promise.resolve(hosts);
+      },
+    };
 
     const view = { extend: (props: Record<string, unknown>) => props };
 

@@ -12,7 +12,8 @@ import * as assert from 'uvu/assert';
 import type { Diagnostic } from '../../firmware/core/diag.ts';
 import type { Session, Status } from '../../firmware/core/model.ts';
 import type { ProbeReport } from '../../firmware/core/probe/report.ts';
-import { compile, El, Luci, requires, runView, VIEW, type HostHint, type Ubus } from './luci.ts';
+import { parseUci } from '../../firmware/core/uci/parse.ts';
+import { compile, El, Luci, requires, runView, ubusReply, VIEW, type HostHint, type Ubus } from './luci.ts';
 
 const source = readFileSync(VIEW, 'utf8');
 
@@ -129,6 +130,26 @@ test('settings: a form.Map over the config the engine reads, one section per pro
   }
 });
 
+test('a Save with nothing changed stages nothing for the shipped config (LuCI removes a value equal to its default unless rmempty is off)', async () => {
+  // form.js AbstractValue.parse(): a form value equal to the option's default
+  // is removed when rmempty (true unless set) or optional; Flag.parse() the same.
+  const luci = new Luci(daemon(), HOSTS);
+
+  await runView(source, luci);
+  const shipped = parseUci(readFileSync('files/etc/config/vpn-passthrough', 'utf8'));
+
+  for (const s of luci.maps[0]!.sections.filter((x) => x.class === 'NamedSection')) {
+    const section = shipped.sections.find((x) => x.name === s.args[0])!;
+
+    for (const o of s.options) {
+      const value = section.options.get(o.name);
+      const rmempty = o.props.rmempty ?? true;
+
+      if (value !== undefined && value === o.props.default) assert.ok(!rmempty && !o.props.optional, `a Save would delete vpn-passthrough.${section.name}.${o.name}='${value}' (its default): set rmempty = false`);
+    }
+  }
+});
+
 test('status: applied, helper, counters, last apply error, diagnostics by code', async () => {
   const luci = new Luci(daemon(), HOSTS);
   const { node } = await runView(source, luci);
@@ -227,14 +248,30 @@ test('Block now / Allow now call set and reload the form; Apply again calls appl
   assert.ok(luci.calls.some((c) => c.method === 'apply' && c.phase === 'action'));
 });
 
-test('a failing set shows the error and changes nothing', async () => {
-  const luci = new Luci((o, m, a) => (m === 'set' ? 2 : daemon()(o, m, a)));
+test('a refused set shows the daemon\'s reasons, worded by code, and changes nothing', async () => {
+  // As the daemon refuses: INVALID_ARGUMENT, and data saying why before it.
+  const why = { error: "error: vpn-passthrough.pptp.enabled='x': ... [config_write_failed]", diagnostics: [{ severity: 'error', code: 'config_write_failed', field: 'vpn-passthrough', message: 'read-only file system' }] };
+  const luci = new Luci((o, m, a) => (m === 'set' ? ubusReply(2, why) : daemon()(o, m, a)));
   const { node } = await runView(source, luci);
 
   await (buttons(node, 'Block now')[0]!.attrs.click as () => Promise<void>)();
   assert.is(luci.notifications.length, 1);
-  assert.match(text(luci.notifications[0]!), /failed with ubus code 2/);
+  assert.is(text(luci.notifications[0]!), 'vpn-passthrough: The configuration could not be saved: read-only file system');
   assert.is(luci.maps[0]!.resets, 0);
+});
+
+test('a refusal without data, or a call rpcd denies: one plain line, never LuCI\'s stack trace', async () => {
+  const bare = new Luci((o, m, a) => (m === 'set' ? 2 : daemon()(o, m, a)));
+  const denied = new Luci((o, m, a) => {
+    if (m === 'apply') throw new Error('Access denied');
+
+    return daemon()(o, m, a);
+  });
+
+  await (buttons((await runView(source, bare)).node, 'Block now')[0]!.attrs.click as () => Promise<void>)();
+  await (buttons((await runView(source, denied)).node, 'Apply again')[0]!.attrs.click as () => Promise<void>)();
+  assert.is(text(bare.notifications[0]!), 'The service refused (ubus status 2).');
+  assert.is(text(denied.notifications[0]!), 'RPC call to vpn-passthrough/apply failed with error -32002: Access denied');
 });
 
 test('read-only users get disabled buttons', async () => {
@@ -317,7 +354,7 @@ test('Add server: the dialog asks the daemon first and shows its diagnostics by 
   await (buttons(luci.modal!, 'Save')[0]!.attrs.click as () => Promise<void>)();
 
   assert.equal(ubus.calls, [['check_server', { name: 'vpn1', enabled: true, protocol: 'pptp', host: '10.0.2.50', host6: '', allow: [] }]]);
-  assert.match(text(luci.modal!), /vpn-passthrough\.vpn1\.host = 10\.0\.2\.50: is not a host of an inside network: is not in an inside network \(192\.168\.1\.0\/24\)/);
+  assert.match(text(luci.modal!), /vpn-passthrough\.vpn1\.host = 10\.0\.2\.50: cannot be the VPN server: is not in an inside network \(192\.168\.1\.0\/24\)/);
 });
 
 test('Add server: with nothing wrong it saves through set_server, closes the dialog and refreshes', async () => {
@@ -337,6 +374,36 @@ test('Add server: with nothing wrong it saves through set_server, closes the dia
   assert.equal(ubus.calls, [['check_server', values], ['set_server', values]]);
   assert.is(luci.modal, null);
   assert.ok(luci.calls.some((c) => c.method === 'status' && c.phase === 'save'), 'refreshed');
+});
+
+test('the dialog: each label names its input (ui.js ids: widget.<id>, a checkbox data-widget-id), and Allowed sources is a typed list, not a dropdown', async () => {
+  const luci = new Luci(serverDaemon());
+  const { node } = await runView(source, luci);
+
+  await (buttons(node, 'Add server')[0]!.attrs.click as () => Promise<void>)();
+  const labels = luci.modal!.find((e) => e.tag === 'label' && e.attrs['class'] === 'cbi-value-title');
+
+  assert.equal(labels.map((l) => l.textContent), ['Name', 'Enabled', 'Protocol', 'Inside host (IPv4)', 'Inside host (IPv6)', 'Allowed sources']);
+  for (const l of labels) {
+    const target = luci.modal!.find((e) => e.tag !== 'label' && (e.attrs.id === l.attrs['for'] || e.attrs['data-widget-id'] === l.attrs['for']));
+
+    assert.is(target.length, 1, `label ${l.textContent} (for=${String(l.attrs['for'])}) names one element`);
+    assert.ok(['input', 'select'].includes(target[0]!.tag), `label ${l.textContent} names an input, not its frame`);
+  }
+  // ui.DynamicList draws a dropdown for any choice list, even an empty one.
+  assert.is(widget(luci, 'vpnpt-server-allow').choices, null);
+  assert.is(luci.modal!.find((e) => e.attrs['class'] === 'cbi-dropdown').length, 0);
+});
+
+test('Enable of a server the daemon refuses (two servers, one set of ports): its reasons, worded by code', async () => {
+  const why = { error: "error: vpn-passthrough.legacy.protocol='pptp': ... [server_conflict]", diagnostics: [{ severity: 'error', code: 'server_conflict', field: 'vpn-passthrough.legacy.protocol', value: 'pptp', message: "forwards TCP 1723 + GRE like server 'office'" }] };
+  const ubus = serverDaemon();
+  const luci = new Luci((o, m, a) => (m === 'set_server' ? ubusReply(2, why) : ubus(o, m, a)));
+  const { node } = await runView(source, luci);
+
+  await (buttons(node, 'Enable')[0]!.attrs.click as () => Promise<void>)();
+  assert.is(luci.notifications.length, 1);
+  assert.is(text(luci.notifications[0]!), "vpn-passthrough.legacy.protocol = pptp: Two servers need the same ports on the router's outside address: forwards TCP 1723 + GRE like server 'office'");
 });
 
 test('Edit fills the dialog with the server (its name fixed); Disable and Remove go to the daemon', async () => {
@@ -457,7 +524,7 @@ function probing(reply: unknown = REPORT): Ubus & { probes: unknown[] } {
   const probes: unknown[] = [];
   const base = daemon();
 
-  return Object.assign((o: string, m: string, a: Record<string, unknown>) => (m === 'probe' ? (probes.push(a), reply) : base(o, m, a)), { probes });
+  return Object.assign((o: string, m: string, a: Record<string, unknown>) => (m === 'probe' ? (probes.push(a), typeof reply === 'function' ? (reply as () => unknown)() : reply) : base(o, m, a)), { probes });
 }
 
 type ProbeView = { probeInputs: Record<string, { value?: string }>; probeNode: El };
@@ -481,7 +548,7 @@ test('the "Test a VPN server" box: server, protocol, and an inside host from the
 
   assert.is(box.length, 1);
   assert.equal(selects[0]!.children.map((o) => o.attrs.value), ['', 'pptp', 'l2tp', 'ipsec']);
-  assert.equal(selects[1]!.children.map((o) => [o.attrs.value, o.textContent]), [['', '(none)'], ['192.168.1.20', '192.168.1.20 (laptop)'], ['192.168.1.21', '192.168.1.21 (192.168.1.21)']]);
+  assert.equal(selects[1]!.children.map((o) => [o.attrs.value, o.textContent]), [['', '(none)'], ['192.168.1.20', '192.168.1.20 (laptop)'], ['192.168.1.21', '192.168.1.21 (aa:bb:cc:dd:ee:02)']], 'a host without a name: its MAC, not its address twice');
 });
 
 test('Test sends server, protocol and host to the daemon and shows the answers next to the verdict and the conclusion', async () => {
@@ -506,8 +573,20 @@ test('Test without a server asks nothing; a bad server or an unknown name is sai
 
   assert.equal(empty.ubus.probes, []);
   assert.match(text(empty.view.probeNode), /Enter the VPN server's address or host name\./);
+  // The daemon refuses with data saying why (rpc.js hands that over, not the status).
+  assert.is(text((await press(ubusReply(2, { error: 'server: "a b" is not an IPv4/IPv6 address or host name' }), { server: 'a b' })).view.probeNode), 'The server could not be tested: server: "a b" is not an IPv4/IPv6 address or host name');
+  assert.is(text((await press(ubusReply(4, { error: 'nx.example: the name does not resolve (NXDOMAIN)' }), { server: 'nx.example' })).view.probeNode), 'The server could not be tested: nx.example: the name does not resolve (NXDOMAIN)');
+  // A bare status (no data) still says which.
   assert.match(text((await press(2, { server: 'a b' })).view.probeNode), /This is not an IPv4\/IPv6 address or host name\./);
   assert.match(text((await press(4, { server: 'nx.example' })).view.probeNode), /The server's name does not resolve\./);
+});
+
+test('Test when rpcd refuses the call: its reason in one line, and the spinner goes', async () => {
+  const { view } = await press(() => {
+    throw new Error('Access denied');
+  }, { server: '203.0.113.7' });
+
+  assert.is(text(view.probeNode), 'RPC call to vpn-passthrough/probe failed with error -32002: Access denied');
 });
 
 test('the result stays through poll and through the form being drawn again', async () => {

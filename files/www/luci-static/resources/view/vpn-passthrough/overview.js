@@ -18,16 +18,33 @@
 
 const callStatus = rpc.declare({ object: 'vpn-passthrough', method: 'status', expect: { '': {} } });
 const callSessions = rpc.declare({ object: 'vpn-passthrough', method: 'sessions', expect: { '': {} } });
-const callSet = rpc.declare({ object: 'vpn-passthrough', method: 'set', params: [ 'protocol', 'enabled' ], reject: true });
-const callApply = rpc.declare({ object: 'vpn-passthrough', method: 'apply', reject: true });
+// The daemon refuses with an error status AND data saying why ({error,
+// diagnostics}); rpc.js then hands over the data (with reject: true it
+// would throw "failed with ubus code N" and drop it), or the bare status
+// when there is none. So the calls that change things are declared without
+// reject and their replies read by refusal() below.
+const callSet = rpc.declare({ object: 'vpn-passthrough', method: 'set', params: [ 'protocol', 'enabled' ] });
+const callApply = rpc.declare({ object: 'vpn-passthrough', method: 'apply' });
 const SERVER_PARAMS = [ 'name', 'enabled', 'protocol', 'host', 'host6', 'allow' ];
 const callCheckServer = rpc.declare({ object: 'vpn-passthrough', method: 'check_server', params: SERVER_PARAMS, expect: { '': {} } });
-const callSetServer = rpc.declare({ object: 'vpn-passthrough', method: 'set_server', params: SERVER_PARAMS, reject: true });
-const callDeleteServer = rpc.declare({ object: 'vpn-passthrough', method: 'delete_server', params: [ 'name' ], reject: true });
-// No expect: a failure comes back as its ubus status code (2 bad argument, 4 name not found).
+const callSetServer = rpc.declare({ object: 'vpn-passthrough', method: 'set_server', params: SERVER_PARAMS });
+const callDeleteServer = rpc.declare({ object: 'vpn-passthrough', method: 'delete_server', params: [ 'name' ] });
 const callProbe = rpc.declare({ object: 'vpn-passthrough', method: 'probe', params: [ 'server', 'protocol', 'host' ] });
 
 const PROTOCOLS = [ 'pptp', 'l2tp', 'ipsec' ];
+
+/** A refused call's reply ({error, diagnostics?}), or null when it did its work. */
+function refusal(reply) {
+	if (typeof reply == 'number')
+		return reply != 0 ? { error: _('The service refused (ubus status %d).').format(reply) } : null;
+
+	return (L.isObject(reply) && typeof reply.error == 'string') ? reply : null;
+}
+
+/** A thrown error's message without the stack trace LuCI's L.raise() appends to it. */
+function errorText(e) {
+	return String((e && e.message) || e).split('\n')[0];
+}
 
 function protocolTitle(name) {
 	return { pptp: _('PPTP'), l2tp: _('L2TP'), ipsec: _('IPsec') }[name] || name;
@@ -88,7 +105,7 @@ const DIAGNOSTICS = {
 	server_allow_no_ipv6: () => _('lists only IPv4 sources: nobody reaches the server over IPv6.'),
 	server_host_unchecked: () => _('cannot be checked: no inside network has a known subnet of this IP family.'),
 	server_host_is_router: () => _('is the router\'s own address: enter the inside host that runs the VPN server.'),
-	server_host_not_inside: (d) => _('is not a host of an inside network: %s').format(d.message),
+	server_host_not_inside: (d) => _('cannot be the VPN server: %s').format(d.message),
 	server_conflict: (d) => _('Two servers need the same ports on the router\'s outside address: %s').format(d.message),
 	server_redirect_conflict: (d) => _('A port forward takes the same ports: %s').format(d.message),
 	server_port_in_use: (d) => _('A service on the router itself holds these ports: %s').format(d.message),
@@ -259,16 +276,26 @@ return view.extend({
 	handleToggle: function(protocol, enabled) {
 		// Stage what the user typed (as LuCI's Save does) before the service
 		// rewrites the file, so the form still shows it afterwards.
-		return this.map.save(null, true).then(() => callSet(protocol, enabled)).then(() => {
+		return this.map.save(null, true).then(() => callSet(protocol, enabled)).then((reply) => {
+			if (refusal(reply))
+				return this.notifyRefusal(refusal(reply));
+
 			// The daemon changed UCI: show the form what it wrote.
 			uci.unload('vpn-passthrough');
 
 			return this.map.load().then(() => this.map.reset());
-		}).catch((e) => ui.addNotification(null, E('p', {}, e ? e.message : _('Some settings below are not valid: correct them first.')), 'danger')).then(() => this.refresh());
+		}).catch((e) => ui.addNotification(null, E('p', {}, e ? errorText(e) : _('Some settings below are not valid: correct them first.')), 'danger')).then(() => this.refresh());
 	},
 
+	// A failed apply answers with the status (its last apply says why): refresh shows it.
 	handleApplyNow: function() {
-		return callApply().catch((e) => ui.addNotification(null, E('p', {}, e.message), 'danger')).then(() => this.refresh());
+		return callApply().then((reply) => refusal(reply) && this.notifyRefusal(refusal(reply)), (e) => ui.addNotification(null, E('p', {}, errorText(e)), 'danger')).then(() => this.refresh());
+	},
+
+	/** Why the service refused: its diagnostics, worded here, or its message. */
+	notifyRefusal: function(r) {
+		// The notification is the alert box already: plain lines inside it.
+		ui.addNotification(null, (Array.isArray(r.diagnostics) && r.diagnostics.length) ? r.diagnostics.map((d) => E('p', {}, diagnosticText(d))) : E('p', {}, r.error), 'danger');
 	},
 
 	renderStatus: function() {
@@ -370,24 +397,38 @@ return view.extend({
 			name: new ui.Textfield(v.name, { id: 'vpnpt-server-name', datatype: 'uciname', disabled: known != null }),
 			enabled: new ui.Checkbox(v.enabled ? '1' : '0', { id: 'vpnpt-server-enabled' }),
 			protocol: new ui.Select(v.protocol || 'ipsec', {
-				ipsec: _('IPsec (IKEv2, IKEv1): UDP 500, UDP 4500, ESP'),
-				l2tp: _('L2TP/IPsec: UDP 1701 and the IPsec set'),
-				pptp: _('PPTP: TCP 1723 and GRE')
+				ipsec: _('IPsec (IKEv2, IKEv1)'),
+				l2tp: _('L2TP/IPsec'),
+				pptp: _('PPTP')
 			}, { id: 'vpnpt-server-protocol' }),
 			host: new ui.Textfield(v.host || '', { id: 'vpnpt-server-host', datatype: 'ip4addr', placeholder: '192.168.1.20' }),
 			host6: new ui.Textfield(v.host6 || '', { id: 'vpnpt-server-host6', datatype: 'ip6addr', optional: true }),
-			allow: new ui.DynamicList(v.allow || [], [], { id: 'vpnpt-server-allow', datatype: 'ipmask', placeholder: _('anyone') })
+			// No choices (null): LuCI draws a typed, validated list; any choice list, even empty, makes it a dropdown.
+			allow: new ui.DynamicList(v.allow || [], null, { id: 'vpnpt-server-allow', datatype: 'ipmask', placeholder: _('anyone') })
 		};
 		const problems = E('div');
+		// LuCI gives a widget's input the id widget.<id> (a checkbox: data-widget-id);
+		// a click on the label reaches it as in LuCI's own forms.
 		const row = (id, label, widget, help) => E('div', { 'class': 'cbi-value' }, [
-			E('label', { 'class': 'cbi-value-title', 'for': id }, label),
+			E('label', {
+				'class': 'cbi-value-title',
+				'for': 'widget.' + id,
+				'click': (ev) => {
+					const input = ev.currentTarget.nextElementSibling.querySelector('[data-widget-id="widget.' + id + '"]');
+
+					if (input) {
+						input.click();
+						input.focus();
+					}
+				}
+			}, label),
 			E('div', { 'class': 'cbi-value-field' }, [ widget.render(), help ? E('div', { 'class': 'cbi-value-description' }, help) : E([]) ])
 		]);
 
 		ui.showModal(known ? _('VPN server %s').format(name) : _('Add a VPN server'), [
 			row('vpnpt-server-name', _('Name'), w.name, _('Letters, digits and _: the name of its section in /etc/config/vpn-passthrough.')),
 			row('vpnpt-server-enabled', _('Enabled'), w.enabled),
-			row('vpnpt-server-protocol', _('Protocol'), w.protocol, _('Only these are forwarded, to this host only; the router has one outside address, so each protocol can go to one server.')),
+			row('vpnpt-server-protocol', _('Protocol'), w.protocol, _('IPsec forwards UDP 500, UDP 4500 and ESP; L2TP/IPsec UDP 1701 and the IPsec set; PPTP TCP 1723 and GRE. Only these, to this host only; the router has one outside address, so each protocol can go to one server.')),
 			row('vpnpt-server-host', _('Inside host (IPv4)'), w.host, _('The address of the computer that runs the VPN server; the router forwards its outside address to it.')),
 			row('vpnpt-server-host6', _('Inside host (IPv6)'), w.host6, _('Optional: its IPv6 address, let in directly (IPv6 has no NAT).')),
 			row('vpnpt-server-allow', _('Allowed sources'), w.allow, _('Optional: outside addresses or networks that may connect; empty: anyone.')),
@@ -407,16 +448,21 @@ return view.extend({
 			if (r.ok === false)
 				return dom.content(problems, renderDiagnostics(r.diagnostics));
 
-			return callSetServer.apply(null, values).then(() => {
+			return callSetServer.apply(null, values).then((reply) => {
+				const no = refusal(reply);
+
+				if (no)
+					return dom.content(problems, (Array.isArray(no.diagnostics) && no.diagnostics.length) ? renderDiagnostics(no.diagnostics) : E('div', { 'class': 'alert-message error' }, no.error));
+
 				ui.hideModal();
 
 				return this.refresh();
 			});
-		}).catch((e) => dom.content(problems, E('div', { 'class': 'alert-message error' }, e.message)));
+		}).catch((e) => dom.content(problems, E('div', { 'class': 'alert-message error' }, errorText(e))));
 	},
 
 	handleServerToggle: function(name, enabled) {
-		return callSetServer(name, enabled).catch((e) => ui.addNotification(null, E('p', {}, e.message), 'danger')).then(() => this.refresh());
+		return callSetServer(name, enabled).then((reply) => refusal(reply) && this.notifyRefusal(refusal(reply)), (e) => ui.addNotification(null, E('p', {}, errorText(e)), 'danger')).then(() => this.refresh());
 	},
 
 	handleServerRemove: function(name) {
@@ -430,9 +476,13 @@ return view.extend({
 	},
 
 	handleServerDelete: function(name) {
-		return callDeleteServer(name).then(() => ui.hideModal(), (e) => {
+		return callDeleteServer(name).then((reply) => {
 			ui.hideModal();
-			ui.addNotification(null, E('p', {}, e.message), 'danger');
+			if (refusal(reply))
+				this.notifyRefusal(refusal(reply));
+		}, (e) => {
+			ui.hideModal();
+			ui.addNotification(null, E('p', {}, errorText(e)), 'danger');
 		}).then(() => this.refresh());
 	},
 
@@ -448,7 +498,7 @@ return view.extend({
 			dom.content(this.probeNode, this.renderProbe(reply));
 
 			return reply;
-		});
+		}, (e) => dom.content(this.probeNode, E('p', { 'class': 'alert-message warning' }, errorText(e))));
 	},
 
 	handleProbe: function() {
@@ -458,6 +508,10 @@ return view.extend({
 	},
 
 	renderProbe: function(reply) {
+		// A refused argument or a name that does not resolve: the daemon says which.
+		if (refusal(reply) && typeof reply != 'number')
+			return E('p', { 'class': 'alert-message warning' }, _('The server could not be tested: %s').format(reply.error));
+
 		if (typeof reply == 'number' || !L.isObject(reply) || !L.isObject(reply.protocols) || !PROTOCOLS.some((p) => L.isObject(reply.protocols[p]) && Array.isArray(reply.protocols[p].exchanges)))
 			return E('p', { 'class': 'alert-message warning' }, {
 				2: _('This is not an IPv4/IPv6 address or host name.'),
@@ -499,9 +553,12 @@ return view.extend({
 		const host = E('select', { 'class': 'cbi-input-select' }, [
 			E('option', { 'value': '' }, _('(none)')),
 			...(hosts ? hosts.getMACHints(false) : []).map((hint) => {
-				const ip4 = hosts.getIPAddrByMACAddr(hint[0]);
+				const mac = hint[0];
+				const ip4 = hosts.getIPAddrByMACAddr(mac);
+				// hint[1] is the name, else the host's first address: never the same thing twice.
+				const name = hosts.getHostnameByMACAddr(mac);
 
-				return E('option', { 'value': ip4 || hint[0] }, '%s (%s)'.format(ip4 || hint[0], hosts.getHostnameByMACAddr(hint[0]) || hint[1] || hint[0]));
+				return E('option', { 'value': ip4 || mac }, ip4 ? '%s (%s)'.format(ip4, name || mac) : (hint[1] && hint[1] != mac) ? '%s (%s)'.format(mac, hint[1]) : mac);
 			})
 		]);
 
@@ -597,6 +654,10 @@ return view.extend({
 			o.value('ipv4', _('IPv4 only'));
 			o.value('ipv6', _('IPv6 only'));
 			o.default = 'any';
+			// LuCI removes an option whose value equals its default unless
+			// rmempty is off: a Save with nothing changed would delete
+			// family 'any' from every section (the shipped config has it).
+			o.rmempty = false;
 			o.retain = true;
 			o.depends('enabled', '1');
 
