@@ -192,10 +192,23 @@ test('sessions: a row each, and a clean empty state (also when the daemon has no
   }
 });
 
-test('the daemon not running (ubus NOT_FOUND) is said plainly, with the runtime package', async () => {
-  const { node } = await runView(source, new Luci(daemon({ status: 4 })));
+test('the daemon not running is said plainly, with the runtime package, and without claiming its rules are gone', async () => {
+  // rpcd: an object nobody publishes is a JSON-RPC error (-32000 Object not found); a bare status too.
+  const gone = () => {
+    throw new Error('Object not found');
+  };
 
-  assert.match(text(node), /The vpn-passthrough service is not running.*package txiki/);
+  for (const luci of [new Luci(gone), new Luci(daemon({ status: 4 }))]) {
+    const { node, view } = await runView(source, luci);
+
+    assert.match(text(node), /The vpn-passthrough service is not running.*package txiki/);
+    // The daemon leaves its table loaded when it ends (only stopping the service removes it).
+    assert.match(text(node), /if it ended otherwise, the rules it last loaded may still be in the kernel/);
+    assert.not.match(text(node), /not running, so firewall4 alone decides/);
+    (view as unknown as ProbeView).probeInputs.server!.value = '203.0.113.7';
+    await (buttons(node, 'Test')[0]!.attrs.click as () => Promise<void>)();
+    assert.is(text((view as unknown as ProbeView).probeNode), 'The service could not test the server (is it running?).');
+  }
 });
 
 test('no restores since boot: nothing said about them (also from a daemon without the field)', async () => {

@@ -302,7 +302,9 @@ return view.extend({
 		const st = this.status || {};
 
 		if (!L.isObject(st.protocols))
-			return E('p', { 'class': 'alert-message warning' }, _('The vpn-passthrough service is not running, so firewall4 alone decides and VPN traffic passes. Start it under System > Startup; if it stops again, the system log says why (it needs the txiki.js runtime, package txiki).'));
+			// Stopping the service removes the rules; a daemon that ended
+			// otherwise leaves them loaded (so a restart opens no gap).
+			return E('p', { 'class': 'alert-message warning' }, _('The vpn-passthrough service is not running: nothing shows its rules here or puts them back when they are removed. If it was stopped on purpose, it removed them and firewall4 alone decides (VPN traffic passes); if it ended otherwise, the rules it last loaded may still be in the kernel. Start it under System > Startup; if it stops again, the system log says why (it needs the txiki.js runtime, package txiki).'));
 
 		const readonly = this.map.readonly;
 		const helper = {
@@ -498,7 +500,7 @@ return view.extend({
 			dom.content(this.probeNode, this.renderProbe(reply));
 
 			return reply;
-		}, (e) => dom.content(this.probeNode, E('p', { 'class': 'alert-message warning' }, errorText(e))));
+		}, (e) => dom.content(this.probeNode, E('p', { 'class': 'alert-message warning' }, L.isObject((this.status || {}).protocols) ? errorText(e) : _('The service could not test the server (is it running?).'))));
 	},
 
 	handleProbe: function() {
