@@ -479,9 +479,10 @@ test('sessions: the helper column says n/a where no helper exists (L2TP, IPsec, 
   assert.equal(helpers, ['yes', 'no', '?', 'n/a', 'n/a', 'n/a']);
 });
 
-test('plural forms: 1 connection, 1 packet, 2 connections', async () => {
+test('plural forms: 1 connection, 1 packet, 2 connections, restored 1 time', async () => {
   const st = status();
 
+  st.restores = { count: 1, recent: st.restores!.recent };
   st.protocols.pptp.passed = counter(1, 60);
   st.protocols.l2tp.dropped = counter(1, 60);
   st.protocols.ipsec.passed = counter(2, 60);
@@ -490,6 +491,7 @@ test('plural forms: 1 connection, 1 packet, 2 connections', async () => {
   assert.match(text(node), /1 connection[^s]/);
   assert.match(text(node), /1 packet \(60 B\)/);
   assert.match(text(node), /2 connections/);
+  assert.match(text(node), /Restored 1 time since boot:/);
 });
 
 test('the raw-ESP collision names the server and every inside host, the loser too', async () => {

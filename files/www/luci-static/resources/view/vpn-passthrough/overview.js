@@ -235,7 +235,7 @@ function renderRestores(restores) {
 		return E([]);
 
 	return E('p', {}, [
-		E('strong', {}, _('Restored %d times since boot:').format(restores.count)), ' ',
+		E('strong', {}, N_(restores.count, 'Restored %d time since boot:', 'Restored %d times since boot:').format(restores.count)), ' ',
 		_('something removed these rules from the kernel (a firewall stop, nft flush ruleset...) and the service put them back.'), ' ',
 		_('Last on %s: %s.').format(new Date(last.time * 1000).toLocaleString(), last.lost), ' ',
 		_('Noticed by:'), ' ', triggerText(last.trigger)
