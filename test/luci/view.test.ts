@@ -172,6 +172,14 @@ test('status: applied, helper, counters, last apply error, diagnostics by code',
   assert.equal(buttons(node, 'Allow now').length, 1);
 });
 
+test('a configuration error that failed the last apply is shown once, not again among the current diagnostics', async () => {
+  const invalid: Diagnostic = { severity: 'error', code: 'invalid_family', field: 'vpn-passthrough.l2tp.family', value: 'ipv5', message: "must be 'any', 'ipv4' or 'ipv6'" };
+  const st = status({ last_apply: { time: 1_700_000_000, ok: false, duration_ms: 3, diagnostics: [invalid] }, diagnostics: [invalid] });
+  const { node } = await runView(source, new Luci(daemon({ status: st })));
+
+  assert.is(text(node).match(/vpn-passthrough\.l2tp\.family = ipv5: must be any, ipv4 or ipv6\./g)?.length, 1);
+});
+
 test('the hint says what passthrough is for and that several IPsec clients need NAT-T', async () => {
   const { node } = await runView(source, new Luci(daemon()));
   const page = text(node);

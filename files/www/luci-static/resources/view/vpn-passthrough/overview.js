@@ -314,6 +314,7 @@ return view.extend({
 			unknown: _('PPTP helper: unknown')
 		}[st.helper && st.helper.pptp] || _('PPTP helper: unknown');
 		const last = st.last_apply;
+		const failed = (last && !last.ok && Array.isArray(last.diagnostics)) ? last.diagnostics : [];
 
 		// With the master switch off our rules are gone: everything passes and the switches wait.
 		const off = !st.enabled;
@@ -344,8 +345,9 @@ return view.extend({
 				E('button', { 'class': 'cbi-button cbi-button-apply', 'disabled': readonly || null, 'click': ui.createHandlerFn(this, 'handleApplyNow') }, _('Apply again'))
 			]),
 			renderRestores(st.restores),
-			renderDiagnostics(last && !last.ok ? last.diagnostics : []),
-			renderDiagnostics((st.diagnostics || []).filter((d) => !aboutServer(d, st.servers || []))),
+			renderDiagnostics(failed),
+			// A configuration error that failed the last apply is in both lists: once is enough.
+			renderDiagnostics((st.diagnostics || []).filter((d) => !aboutServer(d, st.servers || []) && !failed.some((f) => diagnosticText(f) == diagnosticText(d)))),
 			table([ _('Protocol'), _('State'), _('IP family'), _('Allowed hosts'), _('Passed (connections)'), _('Blocked (packets)'), '' ], rows, '')
 		]);
 	},
