@@ -12,13 +12,16 @@
 // TJS=/path/to/tjs adds txiki.js figures (the router's runtime).
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import * as esbuild from 'esbuild';
 
+import { apkName } from './apk.mjs';
 import { DIST, ROOT, VERSION } from './common.mjs';
+import { ipkName } from './ipk.mjs';
+import { PACKAGES } from './packages.mjs';
 
 const OUT = join(DIST, 'bench');
 /** The recorded fixtures: $VPNPT_SHARED_FIXTURES, else shared/fixtures beside the checkout. */
@@ -198,7 +201,8 @@ async function footprint(dir) {
   const bundle = join(DIST, 'vpn-passthrough.js');
 
   console.log(`   bundle ${bundle}: ${(statSync(bundle).size / 1024).toFixed(1)} KiB  [target <= 100 KB]`);
-  for (const ipk of readdirSync(DIST).filter((f) => f.endsWith('.ipk')).sort()) console.log(`   ${ipk}: ${(statSync(join(DIST, ipk)).size / 1024).toFixed(1)} KiB`);
+  // The packages this version makes (dist/ may hold older ones too).
+  for (const file of PACKAGES.flatMap((pkg) => [ipkName(pkg), apkName(pkg)])) console.log(`   ${file}: ${(statSync(join(DIST, file)).size / 1024).toFixed(1)} KiB`);
 
   // The daemon, in a namespace of its own with fw4's ruleset, against a played ubusd.
   const ns = `vpt-benchd-${process.pid}`;
