@@ -3,7 +3,7 @@
 //   1. apply latency: the daemon's path and the one-shot command against a
 //      bare `nft -f` of the same ruleset, beside a genuine fw4 ruleset; and
 //      loading fw4's full ruleset, for scale
-//   2. forwarding: iperf3 TCP through the namespace router, with / without our table
+//   2. forwarding: iperf3 TCP through the namespace router, with / without our package (our table, and our hook in fw4's forward chain)
 //   3. sessions: classifying a conntrack table vs just reading it, on tjs and
 //      Node, 65,536 and 262,144 entries, 1 VPN flow in 1,000 and 1 in 10;
 //      time and peak memory
@@ -137,7 +137,7 @@ function forwarding() {
   const [w, wo, off] = [median(r.with), median(r.without), median(r.oneOff)];
   const gbit = (x) => `${(x / 1e9).toFixed(2)} Gbit/s`;
 
-  console.log(`   with our table (default: all pass) ${gbit(w)} vs without ${gbit(wo)} = ${(w / wo).toFixed(3)}  [target >= 0.99]`);
+  console.log(`   with our package (default: all pass) ${gbit(w)} vs without ${gbit(wo)} = ${(w / wo).toFixed(3)}  [target >= 0.99]`);
   console.log(`   for information, with L2TP off (every packet classified): ${gbit(off)} = ${(off / wo).toFixed(3)}`);
   console.log(`   samples without: ${r.without.map(gbit).join(', ')}; with: ${r.with.map(gbit).join(', ')}; L2TP off: ${r.oneOff.map(gbit).join(', ')}`);
 }
