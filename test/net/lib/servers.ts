@@ -20,7 +20,7 @@ import { join, resolve } from 'node:path';
 
 import { Daemon, exec, execSync, must, PYTHON, sleep, type Result } from './proc.ts';
 import { newTag, type Probe, type Sniffer } from './probes.ts';
-import { INNER, startCharon, strongswanConf, type Charon } from './strongswan.ts';
+import { INNER, initiatorConf, responderConf, startCharon, strongswanConf, type Charon } from './strongswan.ts';
 import { ADDR, fw4Script, type Fw4, type Host, type Topology } from './topology.ts';
 
 export const INCLUDES = {
@@ -169,73 +169,18 @@ export function memberProbes(dst: string, label: string, members: readonly strin
 
 /** The inside server's own inner network (on c1's lo), reachable only through its tunnel. */
 export const HOME_INNER = '10.99.2.1';
-const PSK = 'vpn-passthrough-test';
 
 /** An IKEv2 responder on an inside host: PSK, a pool, HOME_INNER behind it. */
 export async function homeResponder(topo: Topology, host: Host = 'c1'): Promise<Charon> {
   topo.exec(host, ['ip', 'addr', 'replace', `${HOME_INNER}/32`, 'dev', 'lo']);
   const addrs = host === 'c1' || host === 'c2' ? `${ADDR[host][4]}, ${ADDR[host][6]}` : '%any';
 
-  return startCharon(topo, host, `connections {
-  home {
-    local_addrs = ${addrs}
-    pools = homevips
-    local {
-      auth = psk
-      id = home
-    }
-    remote {
-      auth = psk
-    }
-    children {
-      home {
-        local_ts = 10.99.2.0/24
-        esp_proposals = aes128-sha256
-      }
-    }
-  }
-}
-pools {
-  homevips {
-    addrs = 10.99.3.0/24
-  }
-}
-secrets {
-  ike {
-    secret = ${PSK}
-  }
-}
-`);
+  return startCharon(topo, host, responderConf({ name: 'home', id: 'home', localAddrs: addrs, innerNet: '10.99.2.0/24', pool: '10.99.3.0/24', poolName: 'homevips' }));
 }
 
 /** An initiator outside, connecting to `remote` (the router's outside address, or host6). */
 export function outsideInitiator(topo: Topology, remote: string): Promise<Charon> {
-  return startCharon(topo, 'server', `connections {
-  vpn {
-    remote_addrs = ${remote}
-    vips = 0.0.0.0
-    local {
-      auth = psk
-      id = roadwarrior
-    }
-    remote {
-      auth = psk
-      id = home
-    }
-    children {
-      vpn {
-        remote_ts = 10.99.2.0/24
-        esp_proposals = aes128-sha256
-      }
-    }
-  }
-}
-secrets {
-  ike {
-    secret = ${PSK}
-  }
-}
-`);
+  return startCharon(topo, 'server', initiatorConf({ remote, id: 'roadwarrior', serverId: 'home', innerNet: '10.99.2.0/24' }));
 }
 
 /** Pings HOME_INNER from the outside host: only the tunnel leads there. */
@@ -302,64 +247,10 @@ async function charonInOut2(topo: Topology, out2: Out2, swanctlConf: string): Pr
 export async function out2Responder(topo: Topology, out2: Out2): Promise<Charon> {
   out2.exec(['ip', 'addr', 'replace', `${INNER}/32`, 'dev', 'lo']);
 
-  return charonInOut2(topo, out2, `connections {
-  rw {
-    local_addrs = ${OUT2[4]}
-    pools = vips
-    local {
-      auth = psk
-      id = server
-    }
-    remote {
-      auth = psk
-    }
-    children {
-      rw {
-        local_ts = 10.99.0.0/24
-        esp_proposals = aes128-sha256
-      }
-    }
-  }
-}
-pools {
-  vips {
-    addrs = 10.99.1.0/24
-  }
-}
-secrets {
-  ike {
-    secret = ${PSK}
-  }
-}
-`);
+  return charonInOut2(topo, out2, responderConf({ name: 'rw', id: 'server', localAddrs: OUT2[4], innerNet: '10.99.0.0/24', pool: '10.99.1.0/24', poolName: 'vips' }));
 }
 
 /** An inside client (c2) of out2's IPsec server: passthrough. */
 export function c2ToOut2(topo: Topology): Promise<Charon> {
-  return startCharon(topo, 'c2', `connections {
-  vpn {
-    remote_addrs = ${OUT2[4]}
-    vips = 0.0.0.0
-    local {
-      auth = psk
-      id = c2
-    }
-    remote {
-      auth = psk
-      id = server
-    }
-    children {
-      vpn {
-        remote_ts = 10.99.0.0/24
-        esp_proposals = aes128-sha256
-      }
-    }
-  }
-}
-secrets {
-  ike {
-    secret = ${PSK}
-  }
-}
-`);
+  return startCharon(topo, 'c2', initiatorConf({ remote: OUT2[4], id: 'c2', serverId: 'server', innerNet: '10.99.0.0/24' }));
 }

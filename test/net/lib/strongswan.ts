@@ -73,70 +73,77 @@ export async function startCharon(topo: Topology, host: Host, swanctlConf: strin
   return { host, daemon, swanctl, stop: () => daemon.stop() };
 }
 
-/** The responder: PSK, a pool of virtual IPs, the inner network behind it. */
-export async function ipsecServer(topo: Topology): Promise<Charon> {
-  topo.exec('server', ['ip', 'addr', 'replace', `${INNER}/32`, 'dev', 'lo']);
+const secrets = `secrets {
+  ike {
+    secret = ${PSK}
+  }
+}
+`;
 
-  return startCharon(topo, 'server', `connections {
-  rw {
-    local_addrs = ${ADDR.server[4]}, ${ADDR.server[6]}
-    pools = vips
+/** swanctl.conf of an IKEv2 PSK responder: virtual IPs from `pool`, `innerNet` behind it. */
+export function responderConf(o: { name: string; id: string; localAddrs: string; innerNet: string; pool: string; poolName: string }): string {
+  return `connections {
+  ${o.name} {
+    local_addrs = ${o.localAddrs}
+    pools = ${o.poolName}
     local {
       auth = psk
-      id = server
+      id = ${o.id}
     }
     remote {
       auth = psk
     }
     children {
-      rw {
-        local_ts = 10.99.0.0/24
+      ${o.name} {
+        local_ts = ${o.innerNet}
         esp_proposals = aes128-sha256
       }
     }
   }
 }
 pools {
-  vips {
-    addrs = ${POOL}
+  ${o.poolName} {
+    addrs = ${o.pool}
   }
 }
-secrets {
-  ike {
-    secret = ${PSK}
-  }
-}
-`);
+${secrets}`;
 }
 
-/** An initiator in an inside client, asking for a virtual IP; over IPv4 or IPv6. */
-export function ipsecClient(topo: Topology, client: Client, family: Family = 4): Promise<Charon> {
-  return startCharon(topo, client, `connections {
+/** swanctl.conf of an initiator (connection and child `vpn`) asking for a virtual IP, tunnelling to `innerNet`. */
+export function initiatorConf(o: { remote: string; id: string; serverId: string; innerNet: string }): string {
+  return `connections {
   vpn {
-    remote_addrs = ${ADDR.server[family]}
+    remote_addrs = ${o.remote}
     vips = 0.0.0.0
     local {
       auth = psk
-      id = ${client}
+      id = ${o.id}
     }
     remote {
       auth = psk
-      id = server
+      id = ${o.serverId}
     }
     children {
       vpn {
-        remote_ts = 10.99.0.0/24
+        remote_ts = ${o.innerNet}
         esp_proposals = aes128-sha256
       }
     }
   }
 }
-secrets {
-  ike {
-    secret = ${PSK}
-  }
+${secrets}`;
 }
-`);
+
+/** The responder: PSK, a pool of virtual IPs, the inner network behind it. */
+export async function ipsecServer(topo: Topology): Promise<Charon> {
+  topo.exec('server', ['ip', 'addr', 'replace', `${INNER}/32`, 'dev', 'lo']);
+
+  return startCharon(topo, 'server', responderConf({ name: 'rw', id: 'server', localAddrs: `${ADDR.server[4]}, ${ADDR.server[6]}`, innerNet: '10.99.0.0/24', pool: POOL, poolName: 'vips' }));
+}
+
+/** An initiator in an inside client, asking for a virtual IP; over IPv4 or IPv6. */
+export function ipsecClient(topo: Topology, client: Client, family: Family = 4): Promise<Charon> {
+  return startCharon(topo, client, initiatorConf({ remote: ADDR.server[family], id: client, serverId: 'server', innerNet: '10.99.0.0/24' }));
 }
 
 export interface Initiated {
