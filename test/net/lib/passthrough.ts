@@ -38,9 +38,14 @@ export function uci(config: PassthroughConfig = {}): string {
   return lines.join('\n');
 }
 
-const NETWORK = `config interface 'lan'
+/** The lab router's /etc/config/network: the devices, and the inside subnets
+ * (what VPN servers behind the router are checked against). */
+export const NETWORK = `config interface 'lan'
 \toption device 'br-lan'
 \toption proto 'static'
+\toption ipaddr '192.168.1.1'
+\toption netmask '255.255.255.0'
+\toption ip6addr 'fd00:ab:cd::1/64'
 
 config interface 'wan'
 \toption device 'eth1'

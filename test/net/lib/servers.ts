@@ -57,21 +57,7 @@ export function loadFw4Hooked(topo: Topology, name: Fw4, statedir: string): void
 }
 
 /** /etc/config/network with the inside subnets a server is checked against. */
-export const NETWORK = `config interface 'lan'
-\toption device 'br-lan'
-\toption proto 'static'
-\toption ipaddr '192.168.1.1'
-\toption netmask '255.255.255.0'
-\toption ip6addr 'fd00:ab:cd::1/64'
-
-config interface 'wan'
-\toption device 'eth1'
-\toption proto 'dhcp'
-
-config interface 'wan6'
-\toption device 'eth1'
-\toption proto 'dhcpv6'
-`;
+export { NETWORK } from './passthrough.ts';
 
 export interface ServerSection {
   name: string;
