@@ -151,29 +151,41 @@ const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1
  * interprets from the first). Peak RSS comes from one process per mode, so
  * each is its own. */
 function sideBySide(make, rounds, warm) {
+  const read = json(make('read'));
+  const last = json(make('classify'));
+
+  return { ...pairsOf(make, 'pairs', rounds, warm), peak: { read: read.peakKiB, classify: last.peakKiB }, last };
+}
+
+/** The blocks of `mode` ('pairs', or 'floor'), in `rounds` processes. */
+function pairsOf(make, mode, rounds, warm) {
   const reads = [];
   const classifies = [];
   const ratios = [];
+  let sessions = 0;
 
   for (let i = 0; i < rounds; i++) {
-    for (const p of json(make('pairs')).pairs.slice(warm)) {
+    const out = json(make(mode));
+
+    sessions = out.sessions;
+    for (const p of out.pairs.slice(warm)) {
       reads.push(p.read);
       classifies.push(p.classify);
       ratios.push(p.classify / p.read);
     }
   }
-  const read = json(make('read'));
-  const last = json(make('classify'));
 
-  return { read: median(reads), classify: median(classifies), ratio: median(ratios), low: quantile(ratios, 0.25), high: quantile(ratios, 0.75), peak: { read: read.peakKiB, classify: last.peakKiB }, last };
+  return { read: median(reads), classify: median(classifies), ratio: median(ratios), low: quantile(ratios, 0.25), high: quantile(ratios, 0.75), sessions };
 }
 
 function sessions(dir) {
   console.log('\n3. sessions: classify a generated conntrack table vs just read it (the same file, streamed in 64 KiB chunks, same runtime; medians of blocks of each, in turn)');
   const mib = (kib) => `${(kib / 1024).toFixed(1)} MiB`;
-  const runtimes = [['Node', 1, (mode, file) => [process.execPath, '--expose-gc', join(OUT, 'sessions.mjs'), mode, file, mode === 'pairs' ? '5' : '9']]];
+  // (floor: blocks of reads and of test/bench/floor.ts in turn, as pairs)
+  const blocks = (mode, n) => (mode === 'pairs' || mode === 'floor' ? String(n) : '');
+  const runtimes = [['Node', 1, (mode, file, every) => [process.execPath, '--expose-gc', join(OUT, 'sessions.mjs'), mode, file, blocks(mode, 5) || '9', String(every)]]];
 
-  if (TJS) runtimes.unshift(['tjs', 0, (mode, file) => [TJS, 'run', join(OUT, 'sessions.tjs.mjs'), mode, file, mode === 'pairs' ? '4' : '5']]);
+  if (TJS) runtimes.unshift(['tjs', 0, (mode, file, every) => [TJS, 'run', join(OUT, 'sessions.tjs.mjs'), mode, file, blocks(mode, 4) || '5', String(every)]]);
   else console.log('   tjs: not measured here (set TJS=/path/to/tjs)');
 
   for (const entries of [65_536, 262_144]) {
@@ -185,10 +197,15 @@ function sessions(dir) {
       const size = (statSync(file).size / 1024 / 1024).toFixed(1);
 
       for (const [name, warm, argv] of runtimes) {
-        const r = sideBySide((mode) => argv(mode, file), Number(process.env.BENCH_SESSION_ROUNDS ?? 3), warm);
+        const rounds = Number(process.env.BENCH_SESSION_ROUNDS ?? 3);
+        const r = sideBySide((mode) => argv(mode, file, every), rounds, warm);
         const kept = r.last.retainedKiB === null || r.last.retainedKiB === undefined ? '' : `; heap kept after GC ${r.last.retainedKiB} KiB`;
 
         console.log(`   ${name.padEnd(4)} ${String(entries).padStart(7)} entries (${size} MiB), 1 VPN flow in ${String(every).padEnd(4)} (${r.last.sessions} sessions): classify ${ms(r.classify)} vs read ${ms(r.read)} = ${r.ratio.toFixed(2)}x (middle half of the blocks ${r.low.toFixed(2)}-${r.high.toFixed(2)})  [target <= 3x]; peak RSS classify ${mib(r.peak.classify)}, read ${mib(r.peak.read)}${kept}`);
+        // The same table's floor (test/bench/floor.ts): below it no classifier goes.
+        const f = pairsOf((mode) => argv(mode, file, Math.floor(entries / flows)), 'floor', rounds, warm);
+
+        console.log(`        floor for these ${f.sessions} sessions (find each line; for each VPN line only its fields, the Session, the sort): ${ms(f.classify)} vs read ${ms(f.read)} = ${f.ratio.toFixed(2)}x (middle half ${f.low.toFixed(2)}-${f.high.toFixed(2)})`);
       }
     }
     rmSync(join(dir, `conntrack-${entries}-1000.txt`), { force: true });

@@ -2,13 +2,15 @@
 // sessions.ts, through the tjs Platform adapter.
 //
 //   tjs run sessions.tjs.mjs read|classify|pairs FILE RUNS   (pairs: RUNS blocks of each)
+//   tjs run sessions.tjs.mjs floor FILE RUNS EVERY            (pairs of read and floor.ts)
 
 import { collectSessions } from '../../firmware/core/sessions/table.ts';
+import { floorSessions } from './floor.ts';
 import { tjsPlatform } from '../../firmware/platform/tjs.ts';
 import { median, time } from './stats.ts';
 
 const platform = tjsPlatform();
-const [mode, file, runs] = platform.args as [string, string, string];
+const [mode, file, runs, every] = platform.args as [string, string, string, string?];
 const ms: number[] = [];
 const pairs: { read: number; classify: number }[] = [];
 let sessions = 0;
@@ -19,9 +21,13 @@ const read = async () => {
 const classify = async () => {
   sessions = (await collectSessions(platform.readChunks(file), { inside: null })).sessions.length;
 };
+// The least any classifier must do here (floor.ts), in place of classify.
+const floor = async () => {
+  sessions = (await floorSessions(platform.readChunks(file), Number(every))).length;
+};
 
 for (let i = 0; i < Number(runs); i++) {
-  if (mode === 'pairs') {
+  if (mode === 'pairs' || mode === 'floor') {
     // Four reads, then four classifications: each mode in its own steady
     // state (a read right after a classification would pay for the
     // garbage it left), yet close enough in time to meet the same load.
@@ -33,7 +39,7 @@ for (let i = 0; i < Number(runs); i++) {
       return median(t.slice(1));
     };
 
-    pairs.push({ read: await block(read), classify: await block(classify) });
+    pairs.push({ read: await block(read), classify: await block(mode === 'floor' ? floor : classify) });
   } else {
     ms.push(await time(mode === 'classify' ? classify : read));
   }

@@ -6,14 +6,16 @@
 // found, and the process's peak RSS (VmHWM, KiB).
 //
 //   node sessions.mjs read|classify|pairs FILE RUNS
+//   node sessions.mjs floor FILE RUNS EVERY   (pairs of read and floor.ts)
 
 import { readFileSync } from 'node:fs';
 
 import { collectSessions } from '../../firmware/core/sessions/table.ts';
+import { floorSessions } from './floor.ts';
 import { nodePlatform } from '../../firmware/platform/node.ts';
 import { median, time } from './stats.ts';
 
-const [mode, file, runs] = process.argv.slice(2) as ['read' | 'classify' | 'pairs', string, string];
+const [mode, file, runs, every] = process.argv.slice(2) as ['read' | 'classify' | 'pairs' | 'floor', string, string, string?];
 const platform = nodePlatform([]);
 const ms: number[] = [];
 const pairs: { read: number; classify: number }[] = [];
@@ -28,9 +30,13 @@ const read = async () => {
 const classify = async () => {
   sessions = (await collectSessions(platform.readChunks(file), { inside: null })).sessions.length;
 };
+// The least any classifier must do here (floor.ts), in place of classify.
+const floor = async () => {
+  sessions = (await floorSessions(platform.readChunks(file), Number(every))).length;
+};
 
 for (let i = 0; i < Number(runs); i++) {
-  if (mode === 'pairs') {
+  if (mode === 'pairs' || mode === 'floor') {
     // Four reads, then four classifications: each mode in its own steady
     // state (a read right after a classification would pay for the
     // garbage it left), yet close enough in time to meet the same load.
@@ -42,7 +48,7 @@ for (let i = 0; i < Number(runs); i++) {
       return median(t.slice(1));
     };
 
-    pairs.push({ read: await block(read), classify: await block(classify) });
+    pairs.push({ read: await block(read), classify: await block(mode === 'floor' ? floor : classify) });
   } else {
     ms.push(await time(mode === 'classify' ? classify : read));
   }
