@@ -8,6 +8,7 @@ import { describeDrift, TABLE_GONE } from '../core/drift.ts';
 import { PROTOCOLS, type HelperState, type Restore, type Status } from '../core/model.ts';
 import { plan as makePlan, type Plan } from '../core/plan.ts';
 import { render, TABLE } from '../core/render.ts';
+import { withoutFw4Transaction } from '../core/servers/render.ts';
 import type { Platform } from '../platform/platform.ts';
 import { VERSION } from '../version.ts';
 import { cutOffloadedFlows } from './conntrack.ts';
@@ -15,7 +16,7 @@ import { PPTP_MODULE, pptpHelperState } from './helper.ts';
 import { loadInputs, type NetifdDump, type Paths } from './inputs.ts';
 import { listTable, loadRuleset, readCounters } from './nft.ts';
 import { recordRestore, restores } from './restores.ts';
-import { afterLoad, checkServerInputs, fw4Part, serverStatus, serverStatusDiagnostics } from './servers.ts';
+import { afterLoad, checkServerInputs, fw4Hook, fw4Part, serverStatus, serverStatusDiagnostics } from './servers.ts';
 import { accepted, commitRuleset, lastRuleset, recorded, record, stageRuleset, type Accepted } from './state.ts';
 
 export type { NetifdDump, Paths } from './inputs.ts';
@@ -148,13 +149,18 @@ export async function checkKernel(platform: Platform, paths: Paths): Promise<str
   return last.includes(`table inet ${TABLE} {`) && (await listTable(platform)) === null ? TABLE_GONE : null;
 }
 
-/** Loads the rules last loaded again, as they are: when the kernel lost
+/** Loads the rules last loaded again, as they were: when the kernel lost
  * them and the configuration no longer gives a ruleset (it was broken after
  * the last apply), the rules the owner last had are still better than none. */
 export async function reloadLast(platform: Platform, paths: Paths, restore: Omit<Restore, 'time'>): Promise<Diagnostic[]> {
-  const last = await lastRuleset(platform, paths);
+  const loaded = await lastRuleset(platform, paths);
 
-  if (last === null) return [];
+  if (loaded === null) return [];
+  // The servers' accepts go into fw4's chain, which a firewall stop took
+  // away with our table: then our table alone (fw4's start brings them
+  // back from the file the last apply wrote).
+  const own = withoutFw4Transaction(loaded);
+  const last = own === loaded || (await fw4Hook(platform)) === 'present' ? loaded : own;
   const rulesets = await accepted(platform, paths);
   const out = await loadKernel(platform, paths, rulesets, last, { check: false, relist: true });
 

@@ -20,8 +20,9 @@ import * as assert from 'uvu/assert';
 import type { Status } from '../../firmware/core/model.ts';
 import { COMMAND } from '../lib/cli.ts';
 import { Broker } from '../lib/ubusd-broker.ts';
-import { Passthrough } from './lib/passthrough.ts';
+import { Passthrough, uci } from './lib/passthrough.ts';
 import { pptpServer, pptpSession } from './lib/pptp.ts';
+import { fw4Hooked, serverUci } from './lib/servers.ts';
 import { assertReach, expectReach, reach, Sniffer, type Packet } from './lib/probes.ts';
 import { exec, must, now, until, type Daemon } from './lib/proc.ts';
 import { ADDR, fw4Script, Topology } from './lib/topology.ts';
@@ -70,8 +71,8 @@ async function fw4Flush(): Promise<void> {
  * run as main.uc run_includes() runs it: `sh -c ". path"` (OpenWrt's sh is
  * busybox's), the lock's fd closed, UCI's `config` refused. `vpn-passthrough` in PATH is our command
  * with this bed's ubus socket; there is no OpenWrt `ubus` command here. */
-async function fw4Start(): Promise<void> {
-  must(topo.nft(['-f', '-'], fw4Script('upstream-default')), 'fw4 start: nft -f');
+async function fw4Start(ruleset = fw4Script('upstream-default')): Promise<void> {
+  must(topo.nft(['-f', '-'], ruleset), 'fw4 start: nft -f');
   const r = await exec([BUSYBOX, 'sh', '-c', `exec 1000>&-; config() { echo "You cannot use UCI in firewall includes!" >&2; exit 1; }; . '${INCLUDE}'`], {
     ns: topo.ns.router,
     env: { ...process.env, PATH: `${shims}:/usr/sbin:/usr/bin:/sbin:/bin` },
@@ -259,6 +260,36 @@ test('a stopped service restores nothing: neither its watchdog nor the include',
   // What L2TP then does is plain fw4's: it passes.
   topo.flushConntrack();
   assertReach(await reach(topo, sniffer, 'c1', ['l2tp'], [4]), expectReach(() => true, ['l2tp'], [4]), 'without the service, fw4 alone decides');
+});
+
+test('a VPN server configured, then the configuration broken: after a fw4 flush the rules last loaded come back at once, and fw4 start brings the server\'s accepts from its file', async () => {
+  const hooked = fw4Hooked('upstream-default', topo.dir, vpn.statedir);
+  const servers = serverUci([{ name: 'office', protocol: 'ipsec', host: ADDR.c1[4] }]);
+  const fw4Chain = () => topo.nft(['list', 'chain', 'inet', 'fw4', 'vpn_passthrough_forward']).stdout.replace(/handle \d+/g, '');
+
+  await fw4Start(hooked);
+  vpn.write(`${uci(CONFIG)}\n${servers}`);
+  daemon = await startDaemon(true);
+  const good = vpn.table();
+  const accepts = fw4Chain();
+
+  assert.match(accepts, /ct status dnat ip daddr \S+ .* accept comment "vpn-passthrough: server office \(ipsec\)"/, 'fw4 accepts the server\'s traffic');
+  // Broken since: applies fail, so the daemon can only put back what it last loaded.
+  vpn.write(`${uci(CONFIG)}\n${servers}\nconfig server 'bad'\n\toption protocol 'sstp'\n`);
+  const logged = daemon.lines.length;
+
+  // firewall4 gone: our table comes back without the part that lives in fw4's table.
+  await fw4Flush();
+  await until(() => vpn.table() === good, BOUND_MS, `our table back while fw4 is gone:\n${daemon.text()}`);
+  assert.ok(await daemon.waitFor((l) => /restored the rules last loaded, as they were/.test(l.text), BOUND_MS, logged), daemon.text());
+  assert.is(topo.nft(['list', 'table', 'inet', 'fw4']).status, 1, 'fw4 is still gone');
+
+  // fw4 starts again: its include file of ours brings the accepts, nothing else changes.
+  await fw4Start(hooked);
+  assert.is(fw4Chain(), accepts);
+  assert.is(vpn.table(), good);
+  await trafficAsConfigured('broken configuration, after the firewall came back');
+  await stopDaemon();
 });
 
 test.run();

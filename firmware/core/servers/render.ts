@@ -134,6 +134,13 @@ export function fw4File(rules: readonly string[]): string {
   return ['# vpn-passthrough: VPN servers behind this router. Written by every apply; do not edit.', ...rules, ''].join('\n');
 }
 
+/** A script without what fw4Transaction appended to it: our table alone. */
+export function withoutFw4Transaction(script: string): string {
+  const at = script.indexOf(`\nflush chain inet fw4 ${FW4_CHAIN}\n`);
+
+  return at < 0 ? script : script.slice(0, at + 1);
+}
+
 /** The statements that replace the chain's rules in our transaction (the chain must exist). */
 export function fw4Transaction(rules: readonly string[]): string {
   const body = rules.length ? ['table inet fw4 {', `\tchain ${FW4_CHAIN} {`, ...rules.map((r) => `\t\t${r}`), '\t}', '}'] : [];
