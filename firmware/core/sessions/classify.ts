@@ -16,7 +16,7 @@
 import type { ProtocolName, Session } from '../model.ts';
 import { readEntry, scratchEntry, type Entry } from './conntrack.ts';
 import { MAX_LINE, type LineSink } from './lines.ts';
-import { addressBytes, contains, normalizeAddress, type Prefix } from './scope.ts';
+import { insideTest, normalizeAddress, type InsideTest, type Prefix } from './scope.ts';
 
 export interface CollectOptions {
   /** The inside prefixes; null when unknown (a table saved elsewhere). */
@@ -55,16 +55,13 @@ export function vpnKind(e: Entry): Kind | null {
 
 /** Started inside, going outside. Without the inside prefixes: IPv4 must be
  * masqueraded (as it is on every OpenWrt wan), IPv6 is taken as it is. */
-export function outbound(e: Entry, inside: readonly Prefix[] | null): boolean {
+export function outbound(e: Entry, inside: InsideTest | null): boolean {
   const { original: o, reply: r } = e;
 
   if (r.src !== o.dst) return false; // destination NAT: a server hosted inside
   if (inside === null) return e.family === 'ipv6' || r.dst !== o.src;
 
-  const src = addressBytes(normalizeAddress(o.src));
-  const dst = addressBytes(normalizeAddress(o.dst));
-
-  return src !== null && dst !== null && contains(inside, src) && !contains(inside, dst);
+  return inside(o.src) === true && inside(o.dst) === false;
 }
 
 const sum = (a: number | null, b: number | null) => (a === null || b === null ? null : a + b);
@@ -259,7 +256,11 @@ export class SessionCollector implements LineSink {
   /** Filled by readEntry for each VPN line: nothing allocated per line. */
   private readonly entry = scratchEntry();
 
-  constructor(private readonly options: CollectOptions) {}
+  private readonly inside: InsideTest | null;
+
+  constructor(private readonly options: CollectOptions) {
+    this.inside = options.inside && insideTest(options.inside);
+  }
 
   /** One line of text (tests, small inputs). */
   line(text: string): void {
@@ -383,7 +384,7 @@ export class SessionCollector implements LineSink {
     const kind = vpnKind(e);
 
     if (e.helper !== undefined) this.sawHelper = true;
-    if (!kind || !outbound(e, this.options.inside)) return;
+    if (!kind || !outbound(e, this.inside)) return;
 
     const s = session(e, kind.protocol, kind.transport);
 
