@@ -162,6 +162,7 @@ function pairsOf(make, mode, rounds, warm) {
   const reads = [];
   const classifies = [];
   const ratios = [];
+  const unsorted = [];
   let sessions = 0;
 
   for (let i = 0; i < rounds; i++) {
@@ -172,10 +173,11 @@ function pairsOf(make, mode, rounds, warm) {
       reads.push(p.read);
       classifies.push(p.classify);
       ratios.push(p.classify / p.read);
+      if (p.unsorted !== undefined) unsorted.push(p.unsorted / p.read);
     }
   }
 
-  return { read: median(reads), classify: median(classifies), ratio: median(ratios), low: quantile(ratios, 0.25), high: quantile(ratios, 0.75), sessions };
+  return { read: median(reads), classify: median(classifies), ratio: median(ratios), low: quantile(ratios, 0.25), high: quantile(ratios, 0.75), sessions, unsorted: unsorted.length ? median(unsorted) : null };
 }
 
 function sessions(dir) {
@@ -205,7 +207,7 @@ function sessions(dir) {
         // The same table's floor (test/bench/floor.ts): below it no classifier goes.
         const f = pairsOf((mode) => argv(mode, file, Math.floor(entries / flows)), 'floor', rounds, warm);
 
-        console.log(`        floor for these ${f.sessions} sessions (find each line; for each VPN line only its fields, the Session, the sort): ${ms(f.classify)} vs read ${ms(f.read)} = ${f.ratio.toFixed(2)}x (middle half ${f.low.toFixed(2)}-${f.high.toFixed(2)})`);
+        console.log(`        floor for these ${f.sessions} sessions (find each line; for each VPN line only its fields, the Session, the sort): ${ms(f.classify)} vs read ${ms(f.read)} = ${f.ratio.toFixed(2)}x (middle half ${f.low.toFixed(2)}-${f.high.toFixed(2)}); left unsorted ${f.unsorted.toFixed(2)}x`);
       }
     }
     rmSync(join(dir, `conntrack-${entries}-1000.txt`), { force: true });

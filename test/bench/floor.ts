@@ -87,8 +87,9 @@ function session(b: Uint8Array, s: number): Session {
   };
 }
 
-/** The sessions of a table generated with a VPN flow every `every` lines. */
-export async function floorSessions(chunks: AsyncIterable<Uint8Array>, every: number): Promise<Session[]> {
+/** The sessions of a table generated with a VPN flow every `every` lines
+ * (in the classifier's order, or as found with `sorted` false). */
+export async function floorSessions(chunks: AsyncIterable<Uint8Array>, every: number, sorted = true): Promise<Session[]> {
   const found: Session[] = [];
   let line = 0;
 
@@ -102,5 +103,5 @@ export async function floorSessions(chunks: AsyncIterable<Uint8Array>, every: nu
     }
   }
 
-  return sortSessions(found);
+  return sorted ? sortSessions(found) : found;
 }

@@ -12,7 +12,7 @@ import { median, time } from './stats.ts';
 const platform = tjsPlatform();
 const [mode, file, runs, every] = platform.args as [string, string, string, string?];
 const ms: number[] = [];
-const pairs: { read: number; classify: number }[] = [];
+const pairs: { read: number; classify: number; unsorted?: number }[] = [];
 let sessions = 0;
 
 const read = async () => {
@@ -24,6 +24,9 @@ const classify = async () => {
 // The least any classifier must do here (floor.ts), in place of classify.
 const floor = async () => {
   sessions = (await floorSessions(platform.readChunks(file), Number(every))).length;
+};
+const unsorted = async () => {
+  sessions = (await floorSessions(platform.readChunks(file), Number(every), false)).length;
 };
 
 for (let i = 0; i < Number(runs); i++) {
@@ -39,7 +42,8 @@ for (let i = 0; i < Number(runs); i++) {
       return median(t.slice(1));
     };
 
-    pairs.push({ read: await block(read), classify: await block(mode === 'floor' ? floor : classify) });
+    if (mode === 'floor') pairs.push({ read: await block(read), classify: await block(floor), unsorted: await block(unsorted) });
+    else pairs.push({ read: await block(read), classify: await block(classify) });
   } else {
     ms.push(await time(mode === 'classify' ? classify : read));
   }

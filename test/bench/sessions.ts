@@ -18,7 +18,7 @@ import { median, time } from './stats.ts';
 const [mode, file, runs, every] = process.argv.slice(2) as ['read' | 'classify' | 'pairs' | 'floor', string, string, string?];
 const platform = nodePlatform([]);
 const ms: number[] = [];
-const pairs: { read: number; classify: number }[] = [];
+const pairs: { read: number; classify: number; unsorted?: number }[] = [];
 let sessions = 0;
 
 const read = async () => {
@@ -34,6 +34,9 @@ const classify = async () => {
 const floor = async () => {
   sessions = (await floorSessions(platform.readChunks(file), Number(every))).length;
 };
+const unsorted = async () => {
+  sessions = (await floorSessions(platform.readChunks(file), Number(every), false)).length;
+};
 
 for (let i = 0; i < Number(runs); i++) {
   if (mode === 'pairs' || mode === 'floor') {
@@ -48,7 +51,8 @@ for (let i = 0; i < Number(runs); i++) {
       return median(t.slice(1));
     };
 
-    pairs.push({ read: await block(read), classify: await block(mode === 'floor' ? floor : classify) });
+    if (mode === 'floor') pairs.push({ read: await block(read), classify: await block(floor), unsorted: await block(unsorted) });
+    else pairs.push({ read: await block(read), classify: await block(classify) });
   } else {
     ms.push(await time(mode === 'classify' ? classify : read));
   }
