@@ -19,13 +19,12 @@ import { addPackageFiles, apkScripts } from '../../build/apk/openwrt.ts';
 import { readApk, type ApkPackage, type Field } from '../../build/apk/read.ts';
 import { PACKAGE, type Kind, type Schema } from '../../build/apk/schema.ts';
 import { SHARED } from '../lib/fixtures.ts';
+import { LICENSE, MAINTAINER, PACKAGES, PKG_VERSION, SOURCE, URL } from '../lib/packages.ts';
 import { member, readTar } from '../lib/tar.ts';
 
 const ROOT = process.cwd();
 const REF = join(SHARED, 'apk');
 const EPOCH = 1700000000;
-const VERSION = readFileSync(join(ROOT, 'VERSION'), 'utf8').trim();
-const PKG_VERSION = `${VERSION}-r${readFileSync(join(ROOT, 'RELEASE'), 'utf8').trim()}`;
 const tmp = mkdtempSync(join(tmpdir(), `vpnpt-apk-${process.pid}-`));
 const ref = (path: string) => readFileSync(join(REF, 'packages', path));
 const sha = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
@@ -267,15 +266,6 @@ test('the writer names the field and the value it refuses', () => {
 
 // --- our packages ---
 
-interface Pkg {
-  name: string;
-  description: string[];
-  depends: string[];
-  conffiles: string[];
-  files: [string, string, number][];
-}
-
-const { PACKAGES, LICENSE, MAINTAINER, SOURCE, URL } = (await import(join(ROOT, 'build/packages.mjs'))) as { PACKAGES: Pkg[]; LICENSE: string; MAINTAINER: string; SOURCE: string; URL: string };
 const { makefileScript } = (await import(join(ROOT, 'build/ipk.mjs'))) as { makefileScript(name: string, script: string): string | undefined };
 
 function build(outdir: string, umask = '022'): void {

@@ -10,25 +10,13 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
+import { PACKAGES, PKG_VERSION, RELEASE, VERSION } from '../lib/packages.ts';
 import { member, readTar, type TarMember } from '../lib/tar.ts';
 
 const ROOT = process.cwd();
-const VERSION = readFileSync(join(ROOT, 'VERSION'), 'utf8').trim();
-const RELEASE = readFileSync(join(ROOT, 'RELEASE'), 'utf8').trim();
-// OpenWrt's VERSION of a package: <PKG_VERSION>-r<PKG_RELEASE>, for .ipk and .apk alike.
-const PKG_VERSION = `${VERSION}-r${RELEASE}`;
 const EPOCH = 1700000000;
 const tmp = mkdtempSync(join(tmpdir(), 'vpnpt-ipk-'));
 
-interface Pkg {
-  name: string;
-  description: string[];
-  depends: string[];
-  conffiles: string[];
-  files: [string, string, number][];
-}
-
-const { PACKAGES } = (await import(join(ROOT, 'build/packages.mjs'))) as { PACKAGES: Pkg[] };
 
 function build(outdir: string, env: Record<string, string> = {}, umask = '022'): void {
   const opts = { cwd: ROOT, env: { ...process.env, SOURCE_DATE_EPOCH: String(EPOCH), ...env }, stdio: 'pipe' as const };

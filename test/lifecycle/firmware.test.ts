@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
-const VERSION = `${readFileSync('VERSION', 'utf8').trim()}-r${readFileSync('RELEASE', 'utf8').trim()}`;
+import { PKG_VERSION } from '../lib/packages.ts';
+
 const tmp = mkdtempSync(join(tmpdir(), `vpnpt-firmware-${process.pid}-`));
 
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -44,7 +45,7 @@ test('a directory that is no Image Builder is refused with the reason', () => {
 });
 
 const dist = join(tmp, 'dist');
-const ours = (format: 'ipk' | 'apk') => ['vpn-passthrough', 'luci-app-vpn-passthrough'].map((n) => (format === 'ipk' ? `${n}_${VERSION}_all.ipk` : `${n}-${VERSION}.apk`));
+const ours = (format: 'ipk' | 'apk') => ['vpn-passthrough', 'luci-app-vpn-passthrough'].map((n) => (format === 'ipk' ? `${n}_${PKG_VERSION}_all.ipk` : `${n}-${PKG_VERSION}.apk`));
 
 execFileSync('sh', ['-c', 'node build/bundle.mjs "$0/vpn-passthrough.js" && node build/ipk.mjs "$0" && node build/apk.mjs "$0"', dist], { stdio: 'pipe' });
 

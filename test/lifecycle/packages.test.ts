@@ -12,10 +12,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
 import { OWN, SHARED } from '../lib/fixtures.ts';
+import { PKG_VERSION } from '../lib/packages.ts';
 import { Apk, openApk, openIpk, Opkg, type Package } from './pkg.ts';
 import { callsOf, Router, type Run } from './router.ts';
 
-const VERSION = `${readFileSync('VERSION', 'utf8').trim()}-r${readFileSync('RELEASE', 'utf8').trim()}`;
 const DEFAULT_CONFIG = readFileSync('files/etc/config/vpn-passthrough', 'utf8');
 const USER_CONFIG = DEFAULT_CONFIG.replace("config protocol 'pptp'\n\toption enabled '1'", "config protocol 'pptp'\n\toption enabled '0'");
 const STARTED = ['procd:started', 'vpn-passthrough', '/usr/bin/tjs run /usr/share/vpn-passthrough/vpn-passthrough.js daemon'];
@@ -25,10 +25,10 @@ const out = mkdtempSync(join(tmpdir(), `vpnpt-lifecycle-${process.pid}-`));
 
 execFileSync('sh', ['-c', 'node build/bundle.mjs "$0/vpn-passthrough.js" && node build/ipk.mjs "$0" && node build/apk.mjs "$0"', out], { stdio: 'pipe' });
 
-const core = openIpk(join(out, `vpn-passthrough_${VERSION}_all.ipk`));
-const luci = openIpk(join(out, `luci-app-vpn-passthrough_${VERSION}_all.ipk`));
-const coreApk = openApk(join(out, `vpn-passthrough-${VERSION}.apk`));
-const luciApk = openApk(join(out, `luci-app-vpn-passthrough-${VERSION}.apk`));
+const core = openIpk(join(out, `vpn-passthrough_${PKG_VERSION}_all.ipk`));
+const luci = openIpk(join(out, `luci-app-vpn-passthrough_${PKG_VERSION}_all.ipk`));
+const coreApk = openApk(join(out, `vpn-passthrough-${PKG_VERSION}.apk`));
+const luciApk = openApk(join(out, `luci-app-vpn-passthrough-${PKG_VERSION}.apk`));
 
 let router: Router;
 
